@@ -1,0 +1,1 @@
+"""weightline: versions of model weights as git tags, with manifests, stages and rollback."""
