@@ -1,0 +1,37 @@
+# weightline template: `make demo` and `make test` bootstrap everything they need into .venv.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export DVC_NO_ANALYTICS := 1
+
+.PHONY: help demo test test-fast lint format clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: requirements.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	@touch $@
+
+demo: $(BIN)/.installed ## Bake the default project into build/demo, train it, register a version
+	$(BIN)/python scripts/demo.py
+
+test: lint ## Lint, then run the whole suite (slow end-to-end tests included)
+	$(BIN)/python -m pytest
+
+test-fast: $(BIN)/.installed ## The suite without the slow end-to-end tests
+	$(BIN)/python -m pytest -m "not slow"
+
+lint: $(BIN)/.installed ## ruff check and ruff format --check on the template's own code
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(BIN)/.installed ## Fix the template's own style
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean: ## Remove the venv and the demo
+	rm -rf $(VENV) build
