@@ -70,10 +70,10 @@ def fit(features: np.ndarray, labels: np.ndarray, cfg: DictConfig) -> Model:
 
 
 def save(model: Model, path: Path, metadata: dict[str, str]) -> None:
-    """Write the state dict as safetensors, with string metadata in the header."""
+    """Write the state dict as safetensors; keep `metadata` to one key (see Signature.metadata)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {name: tensor.contiguous() for name, tensor in model.state_dict().items()}
-    save_file(state, str(path), metadata={"framework": FRAMEWORK, **metadata})
+    save_file(state, str(path), metadata=metadata)
 
 
 def load(path: Path) -> Model:

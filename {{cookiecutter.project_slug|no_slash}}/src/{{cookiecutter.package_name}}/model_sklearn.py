@@ -58,9 +58,9 @@ def fit(features: np.ndarray, labels: np.ndarray, cfg: DictConfig) -> Model:
 
 
 def save(model: Model, path: Path, metadata: dict[str, str]) -> None:
-    """Write the arrays as safetensors, with string metadata in the header."""
+    """Write the arrays as safetensors; keep `metadata` to one key (see Signature.metadata)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_file(model.tensors(), str(path), metadata={"framework": FRAMEWORK, **metadata})
+    save_file(model.tensors(), str(path), metadata=metadata)
 
 
 def load(path: Path) -> Model:
