@@ -48,6 +48,8 @@ def init_dvc() -> list[str]:
     dvc("init", "--quiet")
     dvc("config", "core.analytics", "false")
     dvc("config", "core.autostage", "true")
+    with Path(".dvcignore").open("a") as ignore:  # bytecode must not change a stage's deps
+        ignore.write("__pycache__/\n*.pyc\n")
     return [".dvc", ".dvcignore"]
 
 

@@ -1,1 +1,19 @@
-"""weightline: versions of model weights as git tags, with manifests, stages and rollback."""
+"""weightline: versions of model weights as git tags, with manifests, lineage and rollback.
+
+Training code uses `Run` and `Signature`; everything else is the `weightline` command. Imports are
+lazy so that the command starts fast (reading the registry needs neither pandas nor DVC).
+"""
+
+from importlib import import_module
+
+from .errors import WeightlineError
+
+_LAZY = {"Run": ".training", "Signature": ".signature"}
+
+__all__ = ["Run", "Signature", "WeightlineError"]
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,97 @@
+"""The DVC side: workspace status, pushing, and objects on the remote, through DVC's Python API.
+
+Imported lazily by the commands that need it: importing DVC costs about half a second.
+"""
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .digest import sha256_stream
+from .errors import WeightlineError
+from .files import temporary_beside
+
+
+@contextmanager
+def repository(root: Path) -> Iterator:
+    from dvc.repo import Repo
+
+    os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+    with Repo(str(root)) as repo:
+        yield repo
+
+
+def status(root: Path) -> dict:
+    """`dvc status`: stages and outputs that do not match dvc.lock (empty when all is in order)."""
+    with repository(root) as repo:
+        return repo.status()
+
+
+def _odb(repo, remote: str | None):
+    try:
+        return repo.cloud.get_remote_odb(remote, "weightline")
+    except Exception as error:
+        raise WeightlineError(
+            f"no usable DVC remote ({error}): set one with `dvc remote add --default NAME URL`"
+        ) from None
+
+
+def describe(repo, remote: str | None) -> str:
+    name = remote or repo.config["core"].get("remote") or "<none>"
+    return f"DVC remote {name!r}"
+
+
+def _reach(action: str, repo, remote: str | None, call):
+    """Run one remote operation, turning network and credential failures into a clear error."""
+    try:
+        return call()
+    except WeightlineError:
+        raise
+    except Exception as error:
+        raise WeightlineError(
+            f"could not {action} {describe(repo, remote)}: {error}. Check that it is reachable "
+            "and that credentials are set (environment or `dvc remote modify --local`)"
+        ) from None
+
+
+def has_object(repo, md5: str, remote: str | None = None) -> bool:
+    odb = _odb(repo, remote)
+    return _reach("read", repo, remote, lambda: odb.exists(md5))
+
+
+def remote_sha256(repo, md5: str, remote: str | None = None) -> str:
+    """Stream an object from the remote through SHA-256, without storing it."""
+    odb = _odb(repo, remote)
+
+    def digest() -> str:
+        with odb.fs.open(odb.oid_to_path(md5), "rb") as stream:
+            return sha256_stream(stream)
+
+    return _reach("read from", repo, remote, digest)
+
+
+def download(repo, md5: str, destination: Path, remote: str | None = None) -> Path:
+    """Copy an object from the remote into a temporary file beside `destination`; return it."""
+    odb = _odb(repo, remote)
+    part = temporary_beside(destination, ".part")
+
+    def copy() -> None:
+        odb.fs.get_file(odb.oid_to_path(md5), str(part))
+
+    try:
+        _reach("download from", repo, remote, copy)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return part
+
+
+def push(repo, revs: list[str] | None = None, remote: str | None = None) -> int:
+    """Send the outputs of `revs` (or of the workspace) to the remote; return how many went."""
+    return _reach(
+        "push to",
+        repo,
+        remote,
+        lambda: repo.push(revs=revs, workspace=not revs, remote=remote),
+    )

@@ -1,0 +1,89 @@
+"""Getting a version back: into the working tree (checkout) or into a directory (get).
+
+Both verify the weights' SHA-256 against the version's manifest before saying they are done.
+"""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import dvclock, git
+from .digest import sha256_file
+from .errors import WeightlineError
+from .files import write_atomic
+from .manifest import parse
+from .registry import check_clean, manifest_text, resolve
+from .remote import download, repository
+from .settings import Settings
+from .tags import RegisteredVersion
+
+
+def checkout(settings: Settings, ref: str) -> RegisteredVersion:
+    """`git checkout <tag>` and `dvc pull`, refusing over uncommitted work, then verify."""
+    version = resolve(settings, ref)
+    check_clean(settings)
+    git.run(settings.root, "checkout", "--quiet", "--detach", f"refs/tags/{version.name}")
+    from dvc.exceptions import DvcException
+
+    with repository(settings.root) as repo:
+        try:
+            repo.pull()
+        except DvcException as error:
+            raise WeightlineError(
+                f"checked out {version.name}, but `dvc pull` failed: {error}"
+            ) from None
+    expected = parse(manifest_text(settings, version.commit), settings.manifest)
+    actual = sha256_file(settings.path(expected["weights"]["path"]))
+    if actual != expected["weights"]["sha256"]:
+        raise WeightlineError(
+            f"{expected['weights']['path']} has SHA-256 {actual}, but {version.name}'s manifest "
+            f"says {expected['weights']['sha256']}: the DVC cache or remote is corrupt"
+        )
+    return version
+
+
+@dataclass(frozen=True)
+class Fetched:
+    version: RegisteredVersion
+    weights: Path
+    sha256: str
+
+
+def get(settings: Settings, ref: str, out_dir: Path, dvc_remote: str | None = None) -> Fetched:
+    """Weights, manifest and signature of a version into `out_dir`, verified, worktree untouched."""
+    version = resolve(settings, ref)
+    commit = version.commit
+    text = manifest_text(settings, commit)
+    manifest = parse(text, f"{settings.manifest} of {version.name}")
+    weights_path = manifest["weights"]["path"]
+    lock_text = git.show(settings.root, commit, "dvc.lock")
+    if lock_text is None:
+        raise WeightlineError(f"{version.name} has no dvc.lock: it cannot be fetched")
+    entry = dvclock.output(dvclock.parse(lock_text, f"dvc.lock of {version.name}"), weights_path)
+    if entry.md5 != manifest["weights"]["md5"]:
+        raise WeightlineError(
+            f"{version.name}: dvc.lock records weights {entry.md5}, the manifest "
+            f"{manifest['weights']['md5']}: run `weightline verify {version.version}`"
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / Path(weights_path).name
+    expected = manifest["weights"]["sha256"]
+    if target.exists() and sha256_file(target) != expected:
+        raise WeightlineError(
+            f"{target} exists with other content: choose an empty directory (nothing overwritten)"
+        )
+    with repository(settings.root) as repo:
+        part = download(repo, entry.md5, target, dvc_remote)
+    actual = sha256_file(part)
+    if actual != expected:
+        part.unlink()
+        raise WeightlineError(
+            f"the remote's copy of {version.name} is corrupt: SHA-256 {actual}, expected "
+            f"{expected}; nothing was written"
+        )
+    os.replace(part, target)
+    write_atomic(out_dir / "manifest.json", text)
+    signature = git.show(settings.root, commit, settings.signature)
+    if signature is not None:
+        write_atomic(out_dir / "signature.json", signature)
+    return Fetched(version, target, actual)
