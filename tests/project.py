@@ -76,9 +76,20 @@ class Project:
         return self.git("rev-parse", "HEAD")
 
     def copy(self, destination: Path) -> "Project":
-        """An independent copy (repo, DVC cache and all), so one bake can serve many tests."""
+        """An independent copy (repo, DVC cache, directory remote and all) of a baked project.
+
+        One bake can then serve many tests without one test's push showing up in another's remote.
+        """
         shutil.copytree(self.path, destination, symlinks=True)
-        return Project(destination, self.context)
+        context = dict(self.context)
+        remote = Path(self.context["dvc_remote"])
+        if remote.is_absolute():
+            context["dvc_remote"] = str(destination.parent / f"{destination.name}-remote")
+            if remote.exists():
+                shutil.copytree(remote, context["dvc_remote"])
+        copy = Project(destination, context)
+        copy.dvc("remote", "modify", "--local", "storage", "url", context["dvc_remote"])
+        return copy
 
 
 def bake(cookies, tmp_path: Path, **answers: str) -> Project:
@@ -87,3 +98,13 @@ def bake(cookies, tmp_path: Path, **answers: str) -> Project:
     result = cookies.bake(extra_context=answers)
     assert result.exit_code == 0, f"bake failed: {result.exception}"
     return Project(Path(result.project_path), result.context)
+
+
+def weightline(project: Project, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """The generated project's `weightline` command (python -m, as the git hooks fall back to)."""
+    return project.run("python", "-m", "weightline", *args, check=check)
+
+
+def tags(project: Project) -> str:
+    """Every tag with the object it names: equal before and after means nothing was touched."""
+    return project.git("for-each-ref", "--format=%(refname) %(objectname)", "refs/tags")

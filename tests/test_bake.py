@@ -83,7 +83,7 @@ def test_every_option_bakes_clean(cookies, tmp_path, answers):
     artifact = dvc_yaml["artifacts"][context["artifact_name"]]
     assert artifact["type"] == "model"
     assert artifact["path"] == f"models/{context['artifact_name']}.safetensors"
-    assert set(dvc_yaml["stages"]) == {"prepare", "train", "evaluate"}
+    assert list(dvc_yaml["stages"]) == ["prepare", "train", "evaluate", "manifest"]
     assert (project.path / "src" / context["package_name"] / "model.py").exists()
 
     remote = project.dvc("remote", "list").stdout

@@ -55,6 +55,10 @@ def test_bake_without_dvc_then_make_setup_finishes_idempotently(bare_cookiecutte
     project.run("make", "train", env=env)
     project.run("make", "test", env=env)
     assert project.weights.exists()
+    project.git("add", "--all")
+    hook = project.run("git", "commit", "-m", "Train", env=env).stderr
+    assert "registered model@v1.0.0" in hook  # the hook found .venv/bin/weightline
+    assert "v1.0.0" in project.run(".venv/bin/weightline", "ls", env=env).stdout
     assert "make setup" in project.run("make", "help", env=env).stdout
 
 
@@ -69,4 +73,6 @@ def test_make_demo_trains_and_commits(tmp_path):
     demo = Project(tmp_path / "demo", {"artifact_name": "model"})
     assert demo.git("log", "-1", "--format=%s") == "Train the first model"
     assert demo.git("status", "--porcelain") == ""
+    assert demo.git("tag", "--points-at", "HEAD") == "model@v1.0.0"
+    assert "v1.0.0" in done.stdout  # `weightline ls`
     assert any((tmp_path / "demo-dvc-storage").rglob("*")), "dvc push sent nothing"
