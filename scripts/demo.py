@@ -1,4 +1,4 @@
-"""`make demo`: bake the default project into build/demo, install it, train it, commit, push.
+"""`make demo`: bake the default project into build/demo, install it, train, commit, register, push.
 
 Everything runs offline except `pip install` (package registries only). build/demo is replaced on
 each run, with the directory remote next to it.
@@ -21,7 +21,7 @@ def step(title: str, args: list[str], cwd: Path, env: dict[str, str]) -> str:
     done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         sys.exit(f"demo: `{' '.join(args)}` failed in {cwd}:\n{done.stdout}{done.stderr}")
-    return done.stdout
+    return done.stdout + done.stderr
 
 
 def main() -> None:
@@ -50,8 +50,11 @@ def main() -> None:
     env["PATH"] = f"{demo / '.venv/bin'}{os.pathsep}{env['PATH']}"
     print(step("train", ["dvc", "repro"], cwd=demo, env=env))
     step("stage", ["git", "add", "--all"], cwd=demo, env=env)
-    print(step("commit", ["git", "commit", "-m", "Train the first model"], cwd=demo, env=env))
+    # The post-commit hook registers the commit as model@v1.0.0 (git shows hook output on stderr).
+    commit = ["git", "commit", "--quiet", "-m", "Train the first model"]
+    print(step("commit (the post-commit hook registers it)", commit, cwd=demo, env=env))
     step("push data and weights", ["dvc", "push"], cwd=demo, env=env)
+    print(step("list versions", ["weightline", "ls"], cwd=demo, env=env))
 
     metrics = json.loads((demo / "reports/metrics.json").read_text())
     print("\nHold-out metrics:")
@@ -64,8 +67,10 @@ Next:
   source .venv/bin/activate
   dvc exp run -S 'conf/model/logreg.yaml:C=0.1'   # try a parameter
   dvc exp show                                     # compare experiments
-  $EDITOR conf/model/logreg.yaml && dvc repro      # change it for good, then commit
-  git log --oneline                                # what the demo committed"""
+  $EDITOR conf/model/logreg.yaml && dvc repro      # change it for good...
+  git commit -am "Regularise harder"               # ...and the hook registers v1.1.0
+  weightline diff v1.0.0 v1.1.0                    # what changed between versions
+  weightline get v1.0.0 -o /tmp/deploy             # verified weights, worktree untouched"""
     )
 
 
