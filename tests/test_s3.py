@@ -4,32 +4,21 @@ import subprocess
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from .project import bake, sha256, weightline
-from .test_versioning import add_origin, remote_tags, remove_dvc_data, train_and_commit
+from .story import add_origin, remote_tags, remove_dvc_data, train_and_commit
 
 pytestmark = pytest.mark.slow
 BUCKET = "weights"
 
 
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+@pytest.fixture
+def s3_endpoint(moto_port: int) -> str:
+    return f"http://127.0.0.1:{moto_port}"
 
 
 @pytest.fixture
-def s3_credentials(monkeypatch, s3_endpoint):
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "weightline-test",
-        "AWS_SECRET_ACCESS_KEY": "weightline-secret",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(key, value)
+def s3_credentials(aws_credentials, s3_endpoint):
     client = boto3.client("s3", endpoint_url=s3_endpoint)
     client.create_bucket(Bucket=BUCKET)
     yield client
