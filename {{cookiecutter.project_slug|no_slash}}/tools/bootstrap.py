@@ -48,8 +48,8 @@ def init_dvc() -> list[str]:
     dvc("init", "--quiet")
     dvc("config", "core.analytics", "false")
     dvc("config", "core.autostage", "true")
-    with Path(".dvcignore").open("a") as ignore:  # bytecode must not change a stage's deps
-        ignore.write("__pycache__/\n*.pyc\n")
+    with Path(".dvcignore").open("a") as ignore:  # tool caches must not change a stage's deps
+        ignore.write("__pycache__/\n*.pyc\n.ruff_cache/\n.pytest_cache/\n.mypy_cache/\n")
     return [".dvc", ".dvcignore"]
 
 

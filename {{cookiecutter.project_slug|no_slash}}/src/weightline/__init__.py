@@ -1,16 +1,17 @@
 """weightline: versions of model weights as git tags, with manifests, lineage and rollback.
 
-Training code uses `Run` and `Signature`; everything else is the `weightline` command. Imports are
-lazy so that the command starts fast (reading the registry needs neither pandas nor DVC).
+Training code uses `Run` and `Signature`, serving code `load_model`; everything else is the
+`weightline` command. Imports are lazy so that the command starts fast (reading the registry needs
+neither pandas nor DVC).
 """
 
 from importlib import import_module
 
 from .errors import WeightlineError
 
-_LAZY = {"Run": ".training", "Signature": ".signature"}
+_LAZY = {"Run": ".training", "Signature": ".signature", "load_model": ".loading"}
 
-__all__ = ["Run", "Signature", "WeightlineError"]
+__all__ = ["Run", "Signature", "WeightlineError", "load_model"]
 
 
 def __getattr__(name: str) -> object:

@@ -7,8 +7,6 @@ weights: code or environment). The reason names what changed.
 
 from dataclasses import dataclass
 
-from .signature import Signature, breaking_changes
-
 LEVELS = {"patch": 0, "minor": 1, "major": 2}
 
 
@@ -52,6 +50,11 @@ def data_changes(old: dict, new: dict) -> list[str]:
 
 
 def derive(previous: dict | None, current: dict) -> Bump:
+    from .signature import (  # numpy and pandas: only when needed
+        Signature,
+        breaking_changes,
+    )
+
     if previous is None:
         return Bump("initial", "first registered version")
     broken = breaking_changes(

@@ -35,10 +35,14 @@ def cmd_register(args: argparse.Namespace) -> None:
     from .registry import register
 
     settings = project.load()
-    done = register(settings, bump=args.bump, version=args.version)
-    print(f"registered {done.version.name} ({done.bump.level}: {done.bump.reason})")
+    done = register(settings, bump=args.bump, version=args.version, if_new=args.if_new)
+    if done is None:
+        print("HEAD is already a registered version (or holds one's weights): nothing to register")
+    else:
+        print(f"registered {done.version.name} ({done.bump.level}: {done.bump.reason})")
     if args.push:
-        pushed = push_versions(settings, [done.version.name], args.git_remote, args.dvc_remote)
+        names = None if done is None else [done.version.name]
+        pushed = push_versions(settings, names, args.git_remote, args.dvc_remote)
         print(f"pushed weights, then {', '.join(pushed) or 'no new tags'}")
 
 
@@ -53,41 +57,44 @@ def cmd_push(args: argparse.Namespace) -> None:
 
 
 def cmd_ls(args: argparse.Namespace) -> None:
-    from .tags import registered_versions
+    from .index import open_index
 
-    settings = project.load()
-    rows = []
-    for v in reversed(registered_versions(settings.root, settings.artifact)):
-        rows.append(
-            {
-                "version": str(v.version),
-                "created": v.tag.date[:19].replace("T", " "),
-                "author": v.tag.tagger,
-                "commit": v.commit[:10],
-                "bump": v.summary.get("bump", "?"),
-                "metrics": " ".join(
-                    f"{k}={val}" for k, val in v.summary.get("metrics", {}).items()
-                ),
-            }
-        )
+    with open_index(project.load()) as index:
+        versions, held = index.registered_versions(), index.stage_holders()
+    stages: dict[str, list[str]] = {}
+    for stage, event in held.items():
+        stages.setdefault(event.version, []).append(stage)
+    rows = [
+        {
+            "version": str(v.version),
+            "created": v.tag.date[:19].replace("T", " "),
+            "author": v.tag.tagger,
+            "commit": v.commit[:10],
+            "stage": ",".join(sorted(stages.get(v.name, []))),
+            "bump": v.summary.get("bump", "?"),
+            "metrics": " ".join(f"{k}={val}" for k, val in v.summary.get("metrics", {}).items()),
+        }
+        for v in reversed(versions)
+    ]
     if args.json:
         print(json.dumps(rows, indent=2))
     elif rows:
-        print(table(rows, ["version", "created", "author", "commit", "bump", "metrics"]))
+        columns = ["version", "created", "author", "commit", "stage", "bump", "metrics"]
+        print(table(rows, columns))
     else:
         print("no versions yet: train (dvc repro) and commit; the post-commit hook registers")
 
 
 def cmd_show(args: argparse.Namespace) -> None:
-    from .registry import read_manifest, resolve
+    from .index import open_index
 
-    settings = project.load()
-    version = resolve(settings, args.ref)
-    print(json.dumps(read_manifest(settings, version.commit), indent=2))
+    with open_index(project.load()) as index:
+        print(json.dumps(index.manifest(args.ref), indent=2))
 
 
 def cmd_diff(args: argparse.Namespace) -> None:
     from .compare import diff
+    from .drift import drift_lines
     from .registry import read_manifest, resolve
 
     settings = project.load()
@@ -98,10 +105,9 @@ def cmd_diff(args: argparse.Namespace) -> None:
         return
     print(f"{old.name} -> {new.name}")
     print("weights: same bytes" if result["weights"]["same"] else "weights: different")
-    for section in ("config", "environment"):
-        print(f"{section}:" if result[section] else f"{section}: unchanged")
-        for change in result[section]:
-            print(f"  {change['key']}: {change['old']} -> {change['new']}")
+    print("config:" if result["config"] else "config: unchanged")
+    for change in result["config"]:
+        print(f"  {change['key']}: {change['old']} -> {change['new']}")
     print("data:" if result["data"] else "data: unchanged")
     for change in result["data"]:
         print(f"  {change['path']}: {change['old']} -> {change['new']}")
@@ -116,6 +122,7 @@ def cmd_diff(args: argparse.Namespace) -> None:
         print("signature: BREAKING: " + "; ".join(signature["breaking"]))
     else:
         print("signature: changed, compatible")
+    print("\n".join(drift_lines(result["drift"])))
 
 
 def cmd_checkout(args: argparse.Namespace) -> None:
@@ -136,6 +143,7 @@ def cmd_get(args: argparse.Namespace) -> None:
 
 
 def cmd_verify(args: argparse.Namespace) -> None:
+    from .index import open_index
     from .registry import resolve
     from .tags import registered_versions
     from .verify import verify
@@ -148,13 +156,125 @@ def cmd_verify(args: argparse.Namespace) -> None:
         if args.all
         else [resolve(settings, ref) for ref in args.refs]
     )
+    with open_index(settings) as index:  # it remembers each version tag as first seen
+        tampered = index.tampering()
     reports = verify(settings, versions)
+    for report in reports:
+        if report.version.name in tampered:
+            report.problems.insert(0, tampered.pop(report.version.name))
+    failed = [r for r in reports if not r.ok]
     for report in reports:
         print(f"{report.version.name}: {'ok' if report.ok else 'FAILED'}")
         for problem in report.problems:
             print(f"  - {problem}")
-    if not all(r.ok for r in reports):
-        raise WeightlineError(f"{sum(not r.ok for r in reports)} version(s) failed verification")
+    for name, problem in sorted(tampered.items()) if args.all else ():
+        print(f"{name}: FAILED\n  - {problem}")
+    if failed or (args.all and tampered):
+        count = len(failed) + (len(tampered) if args.all else 0)
+        raise WeightlineError(f"{count} version(s) failed verification")
+
+
+def cmd_promote(args: argparse.Namespace) -> None:
+    from .gate import table
+    from .promote import promote
+
+    tag, report = promote(project.load(), args.ref, args.to, args.reason)
+    if report is not None:
+        print(table(report))
+    if not tag:
+        raise WeightlineError(f"not promoted to {args.to}: the gate did not pass (see above)")
+    print(f"promoted: {tag}")
+
+
+def cmd_rollback(args: argparse.Namespace) -> None:
+    from .promote import rollback
+    from .registry import resolve
+
+    settings = project.load()
+    unassigned, assigned = rollback(settings, args.stage, args.reason)
+    version = resolve(settings, args.stage)
+    print(f"rolled back {args.stage} to {version.name} ({unassigned}, {assigned})")
+
+
+def cmd_archive(args: argparse.Namespace) -> None:
+    from .promote import archive
+
+    print("archived: " + ", ".join(archive(project.load(), args.ref, args.reason)))
+
+
+def cmd_stages(args: argparse.Namespace) -> None:
+    from .index import open_index
+    from .promote import History
+
+    with open_index(project.load()) as index:
+        past = History(index.registered_versions(), index.stage_events())
+    events = past.events if args.history else sorted(past.held.values(), key=lambda e: e.stage)
+    rows = [
+        {
+            "stage": e.stage,
+            "version": str(e.version.version),
+            "event": e.action + ("" if e.assigned else " (unassigned)"),
+            "since": e.tag.date[:19].replace("T", " "),
+            "by": e.tag.tagger,
+            "from": e.summary.get("from_version") or "",
+            "reason": e.summary.get("reason") or "",
+            "tag": e.tag.name,
+        }
+        for e in events
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    elif rows:
+        print(table(rows, ["stage", "version", "event", "since", "by", "from", "reason"]))
+    else:
+        print("no stage assigned yet: weightline promote vX.Y.Z --to staging")
+
+
+def cmd_gate(args: argparse.Namespace) -> None:
+    from . import git
+    from .gate import Candidate, check, table
+    from .promote import history
+    from .registry import resolve
+
+    settings = project.load()
+    if args.ref == "HEAD":
+        candidate = Candidate("HEAD", git.head(settings.root), "HEAD")
+    else:
+        candidate = Candidate.of(resolve(settings, args.ref))
+    report = check(settings, candidate, history(settings).held.get("production"))
+    print(json.dumps(report, indent=2) if args.json else table(report))
+    if not report["passed"]:
+        raise WeightlineError(f"{candidate.name} does not pass the production gate")
+
+
+def cmd_predict(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from .loading import load_version, read_frame
+
+    loaded = load_version(project.load(), args.ref)
+    values = loaded.predict(read_frame(Path(args.input)))
+    names = [c.name for c in loaded.signature.outputs]
+    frame = pd.DataFrame(values.reshape(len(values), -1), columns=names)
+    if args.output:
+        frame.to_csv(args.output, index=False)
+        print(f"{loaded.version.name}: {len(frame)} predictions in {args.output}")
+    else:
+        print(frame.to_csv(index=False), end="")
+
+
+def cmd_resolve(args: argparse.Namespace) -> None:
+    from .registry import resolve
+
+    version = resolve(project.load(), args.ref)
+    if args.json:
+        print(
+            json.dumps(
+                {"tag": version.name, "version": str(version.version), "commit": version.commit}
+            )
+        )
+    else:
+        print(version.name)
 
 
 def cmd_hook(args: argparse.Namespace) -> None:
@@ -167,13 +287,28 @@ def cmd_hook(args: argparse.Namespace) -> None:
         hooks.pre_push(settings, sys.stdin)
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Unused:
+    """Stands in for the parsers of commands not being run: their arguments are never needed."""
+
+    def add_argument(self, *args: object, **kwargs: object) -> None:
+        pass
+
+    def add_mutually_exclusive_group(self, *args: object, **kwargs: object) -> "_Unused":
+        return self
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line; with `only`, just that command's parser (a quicker start)."""
     parser = argparse.ArgumentParser(
         prog="weightline", description="Versions of model weights as git tags, with lineage."
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    names: list[str] = []
 
     def add(name: str, func: Callable, help: str) -> argparse.ArgumentParser:
+        names.append(name)
+        if only is not None and name != only:
+            return _Unused()  # type: ignore[return-value]
         command = sub.add_parser(name, help=help, description=help)
         command.set_defaults(func=func)
         return command
@@ -184,6 +319,11 @@ def build_parser() -> argparse.ArgumentParser:
     register.add_argument("--bump", choices=["major", "minor", "patch"])
     register.add_argument("--version", help="an explicit version, e.g. v2.0.0 (upward only)")
     register.add_argument("--push", action="store_true", help="then push weights, then the tag")
+    register.add_argument(
+        "--if-new",
+        action="store_true",
+        help="for CI: succeed without a tag when HEAD (or its weights) is already a version",
+    )
     register.add_argument("--git-remote")
     register.add_argument("--dvc-remote")
 
@@ -214,14 +354,51 @@ def build_parser() -> argparse.ArgumentParser:
     verify = add("verify", cmd_verify, "check tags, manifests, dvc.lock and remote objects agree")
     verify.add_argument("refs", nargs="*")
     verify.add_argument("--all", action="store_true")
+    promote = add("promote", cmd_promote, "assign a stage to a version (production: gated)")
+    promote.add_argument("ref", help="vX.Y.Z, <artifact>@vX.Y.Z or a stage (staging)")
+    promote.add_argument("--to", required=True, help="the stage, as listed in .gto")
+    promote.add_argument("--reason", default="", help="recorded in the stage tag")
+
+    rollback = add("rollback", cmd_rollback, "give a stage back to the version it held before")
+    rollback.add_argument("stage")
+    rollback.add_argument("--reason", default="")
+
+    archive = add("archive", cmd_archive, "move a version to the archived stage")
+    archive.add_argument("ref")
+    archive.add_argument("--reason", default="")
+
+    stages = add("stages", cmd_stages, "who holds each stage, since when, assigned by whom")
+    stages.add_argument("--history", action="store_true", help="every stage event, oldest first")
+    stages.add_argument("--json", action="store_true")
+
+    gate = add("gate", cmd_gate, "run the production gate without promoting (for CI)")
+    gate.add_argument("ref", help="a version, or HEAD for an unregistered candidate")
+    gate.add_argument("--json", action="store_true")
+
+    predict = add("predict", cmd_predict, "predict with a version, inputs checked by its signature")
+    predict.add_argument("ref")
+    predict.add_argument("--input", required=True, help=".csv, .parquet or .json (records)")
+    predict.add_argument("--output", help="CSV file to write (default: standard output)")
+
+    resolve = add("resolve", cmd_resolve, "print the exact version a reference names")
+    resolve.add_argument("ref", help="a version, a stage or a stage tag (model#production#7)")
+    resolve.add_argument("--json", action="store_true")
+
+    from .cli_registry import add_commands  # query, sql, drift, report, reproduce
+
+    add_commands(add)
+
     hook = add("hook", cmd_hook, "what the git hooks in .githooks/ run")
     hook.add_argument("hook", choices=["post-commit", "pre-push"])
     hook.add_argument("hook_args", nargs="*", help="the arguments git gave the hook")
+    if only is not None and only not in names:
+        return build_parser()  # not a command (or --help): the full parser lists them all
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(only=argv[0] if argv else None).parse_args(argv)
     try:
         args.func(args)
     except WeightlineError as error:

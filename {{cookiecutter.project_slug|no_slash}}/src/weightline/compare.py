@@ -1,10 +1,12 @@
-"""What changed between two versions: config, data, metrics, signature, environment."""
+"""What changed between two versions: config, data, metrics, signature, drift, environment."""
 
 from .bump import data_changes, flatten
+from .drift import training_drift
 from .signature import Signature, breaking_changes
 
 
-def _changes(old: dict, new: dict) -> list[dict]:
+def changes(old: dict, new: dict) -> list[dict]:
+    """Every dotted key whose value differs, with both values."""
     before, after = flatten(old), flatten(new)
     return [
         {"key": key, "old": before.get(key), "new": after.get(key)}
@@ -30,7 +32,7 @@ def diff(old: dict, new: dict) -> dict:
     old_signature = Signature.from_dict(old["signature"])
     new_signature = Signature.from_dict(new["signature"])
     return {
-        "config": _changes(old["config"], new["config"]),
+        "config": changes(old["config"], new["config"]),
         "data": [
             {"path": path, "old": md5(old, path), "new": md5(new, path)}
             for path in data_changes(old, new)
@@ -40,7 +42,7 @@ def diff(old: dict, new: dict) -> dict:
             "changed": old_signature != new_signature,
             "breaking": breaking_changes(old_signature, new_signature),
         },
-        "environment": _changes(old.get("environment", {}), new.get("environment", {})),
+        "drift": training_drift(old, new),  # also holds the environment's changes
         "weights": {
             "old": old["weights"]["sha256"],
             "new": new["weights"]["sha256"],

@@ -1,5 +1,6 @@
 """The few git operations weightline needs, through the git command line (fast, and exact)."""
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -8,8 +9,12 @@ from .errors import WeightlineError
 ZERO = "0" * 40
 
 
-def run(root: Path, *args: str, check: bool = True, stdin: str | None = None) -> str:
-    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, input=stdin)
+def run(
+    root: Path, *args: str, check: bool = True, stdin: str | None = None, env: dict | None = None
+) -> str:
+    done = subprocess.run(
+        ["git", *args], cwd=root, capture_output=True, text=True, input=stdin, env=env
+    )
     if check and done.returncode != 0:
         raise WeightlineError(f"`git {' '.join(args)}` failed: {done.stderr.strip()}")
     return done.stdout if done.returncode == 0 else ""
@@ -53,9 +58,16 @@ def config(root: Path, key: str) -> str:
     return run(root, "config", key, check=False).strip()
 
 
-def create_tag(root: Path, name: str, commit: str, message: str) -> None:
-    """An annotated tag on the commit itself (never on another tag); fails if it exists."""
-    run(root, "tag", "--annotate", "--cleanup=whitespace", "--file=-", name, commit, stdin=message)
+def create_tag(
+    root: Path, name: str, commit: str, message: str, timestamp: int | None = None
+) -> None:
+    """An annotated tag on the commit itself (never on another tag); fails if it exists.
+
+    `timestamp` (Unix seconds) sets the tagger date, which GTO uses to order events.
+    """
+    env = None if timestamp is None else {**os.environ, "GIT_COMMITTER_DATE": f"@{timestamp} +0000"}
+    command = ["tag", "--annotate", "--cleanup=whitespace", "--file=-", name, commit]
+    run(root, *command, stdin=message, env=env)
 
 
 def common_dir(root: Path) -> Path:

@@ -7,7 +7,7 @@ then push the tags, all of them or none.
 
 from . import git
 from .errors import WeightlineError
-from .remote import has_object, push, repository
+from .remote import cache_sha256, has_object, push, repository
 from .settings import Settings
 from .tags import RegisteredVersion, registered_versions
 
@@ -35,10 +35,14 @@ def weights_on_remote(
                 raise WeightlineError(f"{version.name} has no weights hash in its tag message")
             if has_object(repo, md5, dvc_remote):
                 continue
-            try:
-                push(repo, revs=[version.commit], remote=dvc_remote)
-            except WeightlineError:
-                raise
+            expected, cached = version.summary.get("weights_sha256"), cache_sha256(repo, md5)
+            if cached is not None and cached != expected:
+                raise WeightlineError(
+                    f"the local DVC cache's copy of {version.name}'s weights is corrupt "
+                    f"(SHA-256 {cached}, expected {expected}): nothing was pushed. Remove it "
+                    f"(`dvc gc` or delete it from .dvc/cache) and fetch a good copy"
+                )
+            push(repo, revs=[version.commit], remote=dvc_remote)
             if not has_object(repo, md5, dvc_remote):
                 raise WeightlineError(
                     f"the DVC remote still lacks the weights of {version.name} after pushing "

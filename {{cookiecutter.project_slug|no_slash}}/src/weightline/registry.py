@@ -14,6 +14,7 @@ from . import bump as bumps
 from . import dvclock, git, manifest
 from .digest import sha256_bytes, sha256_file
 from .errors import WeightlineError
+from .index import remember
 from .semver import Version, is_version
 from .settings import Settings
 from .tags import RegisteredVersion, registered_versions, registration_message, version_tag
@@ -24,7 +25,13 @@ def listing(versions: list[RegisteredVersion]) -> str:
 
 
 def resolve(settings: Settings, ref: str) -> RegisteredVersion:
-    """`v1.2.0` or `model@v1.2.0` -> that version. Anything else is refused with what exists."""
+    """The version a reference names, exactly; anything vague is refused with what exists.
+
+    A reference is `v1.2.0`, `model@v1.2.0`, a stage (`production`: the version holding it) or a
+    stage tag (`model#production#7`: the version that tag assigned). "latest" is never one.
+    """
+    from .stages import allowed_stages, holders, parse_stage_tag, stage_events
+
     versions = registered_versions(settings.root, settings.artifact)
     text = ref.removeprefix(f"{settings.artifact}@")
     if is_version(text):
@@ -35,10 +42,22 @@ def resolve(settings: Settings, ref: str) -> RegisteredVersion:
         raise WeightlineError(
             f"{settings.artifact}@{text} is not registered; versions: {listing(versions)}"
         )
+    events = stage_events(settings.root, settings.artifact, versions, warn=False)
+    held = holders(events)
+    if ref in allowed_stages(settings.root):
+        if ref not in held:
+            raise WeightlineError(f"no version is in {ref} yet; versions: {listing(versions)}")
+        return held[ref].version
+    if parse_stage_tag(ref, settings.artifact):
+        for event in events:
+            if event.tag.name == ref:
+                return event.version
+        raise WeightlineError(f"there is no stage tag {ref}")
+    stages = ", ".join(f"{stage}={event.version.version}" for stage, event in sorted(held.items()))
     raise WeightlineError(
         f"{ref!r} is not a version or a stage: name one exactly, e.g. "
         f"{versions[-1].version if versions else 'v1.0.0'} ('latest' is never a target). "
-        f"Versions: {listing(versions)}"
+        f"Versions: {listing(versions)}. Stages: {stages or 'none assigned'}"
     )
 
 
@@ -58,7 +77,7 @@ def read_manifest(settings: Settings, commit: str) -> dict:
 @contextmanager
 def exclusive(settings: Settings) -> Iterator[None]:
     """One registration or stage change at a time per repository (all worktrees included)."""
-    path = git.common_dir(settings.root) / "weightline.lock"
+    path = git.common_dir(settings.root) / "weightline.flock"
     with path.open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
@@ -124,8 +143,13 @@ def choose_version(
 
 
 def register(
-    settings: Settings, bump: str | None = None, version: str | None = None
-) -> Registration:
+    settings: Settings, bump: str | None = None, version: str | None = None, if_new: bool = False
+) -> Registration | None:
+    """Tag HEAD as the next version, or refuse (changing nothing) and say why.
+
+    With `if_new` (for CI), HEAD already being a version, or holding weights that already are
+    one, is not an error: nothing happens and None is returned.
+    """
     if version is not None and not is_version(version):
         raise WeightlineError(f"--version {version!r} is not a version like v1.2.3")
     root = settings.root
@@ -134,6 +158,8 @@ def register(
         commit = git.head(root)
         versions = registered_versions(root, settings.artifact)
         if on_commit := [v for v in versions if v.commit == commit]:
+            if if_new:
+                return None
             raise WeightlineError(
                 f"commit {commit[:10]} is already {on_commit[0].name}: one version per commit"
             )
@@ -153,6 +179,8 @@ def register(
                 f"{current['weights']['sha256']}: run `dvc checkout` or `dvc repro`, then commit"
             )
         if same := [v for v in versions if v.summary.get("weights_sha256") == sha256]:
+            if if_new:
+                return None
             raise WeightlineError(
                 f"these weights are already registered as {same[0].name} (same SHA-256): "
                 "nothing new to version"
@@ -182,6 +210,7 @@ def register(
             "reason": derived.reason,
         }
         git.create_tag(root, name, commit, registration_message(settings.artifact, new, summary))
+        remember(settings)
     registered = next(v for v in registered_versions(root, settings.artifact) if v.name == name)
     return Registration(registered, bumps.Bump(level, derived.reason))
 

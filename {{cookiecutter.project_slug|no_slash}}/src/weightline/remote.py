@@ -22,10 +22,25 @@ def repository(root: Path) -> Iterator:
         yield repo
 
 
-def status(root: Path) -> dict:
+def status(root: Path, targets: list[str] | None = None) -> dict:
     """`dvc status`: stages and outputs that do not match dvc.lock (empty when all is in order)."""
-    with repository(root) as repo:
-        return repo.status()
+    try:
+        with repository(root) as repo:
+            return repo.status(targets=targets)
+    except Exception as error:
+        raise WeightlineError(
+            f"DVC cannot read this project's pipeline ({error}): check dvc.yaml and dvc.lock "
+            "(a damaged dvc.lock is restored by `git checkout dvc.lock` or rebuilt by `dvc repro`)"
+        ) from None
+
+
+def cache_sha256(repo, md5: str) -> str | None:
+    """SHA-256 of the local DVC cache's copy of an object, or None if the cache lacks it."""
+    path = Path(repo.cache.local.oid_to_path(md5))
+    if not path.exists():
+        return None
+    with path.open("rb") as stream:
+        return sha256_stream(stream)
 
 
 def _odb(repo, remote: str | None):

@@ -10,7 +10,7 @@ from pathlib import Path
 from . import dvclock, git
 from .digest import sha256_file
 from .errors import WeightlineError
-from .files import write_atomic
+from .files import output_directory, write_atomic
 from .manifest import parse
 from .registry import check_clean, manifest_text, resolve
 from .remote import download, repository
@@ -52,38 +52,61 @@ class Fetched:
 def get(settings: Settings, ref: str, out_dir: Path, dvc_remote: str | None = None) -> Fetched:
     """Weights, manifest and signature of a version into `out_dir`, verified, worktree untouched."""
     version = resolve(settings, ref)
-    commit = version.commit
+    weights, sha256 = get_commit(settings, version.commit, version.name, out_dir, dvc_remote)
+    return Fetched(version, weights, sha256)
+
+
+def get_commit(
+    settings: Settings, commit: str, label: str, out_dir: Path, dvc_remote: str | None = None
+) -> tuple[Path, str]:
+    """The same for any commit with a manifest (the gate also checks unregistered candidates).
+
+    The weights land under a temporary name and are renamed into place only once their SHA-256
+    matches the manifest: a failed or corrupt download leaves nothing behind.
+    """
     text = manifest_text(settings, commit)
-    manifest = parse(text, f"{settings.manifest} of {version.name}")
+    manifest = parse(text, f"{settings.manifest} of {label}")
     weights_path = manifest["weights"]["path"]
     lock_text = git.show(settings.root, commit, "dvc.lock")
     if lock_text is None:
-        raise WeightlineError(f"{version.name} has no dvc.lock: it cannot be fetched")
-    entry = dvclock.output(dvclock.parse(lock_text, f"dvc.lock of {version.name}"), weights_path)
+        raise WeightlineError(f"{label} has no dvc.lock: it cannot be fetched")
+    entry = dvclock.output(dvclock.parse(lock_text, f"dvc.lock of {label}"), weights_path)
     if entry.md5 != manifest["weights"]["md5"]:
         raise WeightlineError(
-            f"{version.name}: dvc.lock records weights {entry.md5}, the manifest "
-            f"{manifest['weights']['md5']}: run `weightline verify {version.version}`"
+            f"{label}: dvc.lock records weights {entry.md5}, the manifest "
+            f"{manifest['weights']['md5']}: run `weightline verify`"
         )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / Path(weights_path).name
-    expected = manifest["weights"]["sha256"]
-    if target.exists() and sha256_file(target) != expected:
-        raise WeightlineError(
-            f"{target} exists with other content: choose an empty directory (nothing overwritten)"
-        )
-    with repository(settings.root) as repo:
-        part = download(repo, entry.md5, target, dvc_remote)
-    actual = sha256_file(part)
-    if actual != expected:
-        part.unlink()
-        raise WeightlineError(
-            f"the remote's copy of {version.name} is corrupt: SHA-256 {actual}, expected "
-            f"{expected}; nothing was written"
-        )
-    os.replace(part, target)
-    write_atomic(out_dir / "manifest.json", text)
+    out_dir = output_directory(out_dir, settings.root)
+    target = out_dir / Path(weights_path).name  # the name only: a path in the manifest can't escape
     signature = git.show(settings.root, commit, settings.signature)
+    for name, content in (("manifest.json", text), ("signature.json", signature)):
+        existing = out_dir / name
+        if content is not None and existing.exists() and existing.read_text() != content:
+            raise WeightlineError(
+                f"{existing} exists with other content: remove it or choose an empty directory "
+                "(nothing was overwritten)"
+            )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    expected = manifest["weights"]["sha256"]
+    if target.exists():
+        actual = sha256_file(target)
+        if actual != expected:
+            raise WeightlineError(
+                f"{target} already exists with SHA-256 {actual}, but {label} has {expected}: "
+                "remove it or choose an empty directory (nothing was overwritten)"
+            )
+    else:
+        with repository(settings.root) as repo:
+            part = download(repo, entry.md5, target, dvc_remote)
+        actual = sha256_file(part)
+        if actual != expected:
+            part.unlink()
+            raise WeightlineError(
+                f"the remote's copy of {label} is corrupt: SHA-256 {actual}, expected "
+                f"{expected}; nothing was written"
+            )
+        os.replace(part, target)
+    write_atomic(out_dir / "manifest.json", text)
     if signature is not None:
         write_atomic(out_dir / "signature.json", signature)
-    return Fetched(version, target, actual)
+    return target, actual

@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from .errors import WeightlineError
+
 SCHEMA_VERSION = 1
 METADATA_KEY = "weightline"
 
@@ -96,3 +98,72 @@ def breaking_changes(old: Signature, new: Signature) -> list[str]:
             f"{[asdict(c) for c in old.outputs]} -> {[asdict(c) for c in new.outputs]}"
         )
     return sorted(problems)
+
+
+class SignatureError(WeightlineError):
+    """Input that does not match a version's signature; the message names every feature at fault."""
+
+
+_EXACT_FLOAT_INT = 2**53  # integers up to this convert to float64 without changing value
+
+
+def _accepts(expected: str, column: pd.Series) -> bool:
+    """Safe upcasts only: wider ints or floats, or integers that float64 holds exactly.
+
+    Booleans, text, categories and dates are never converted to numbers, and nothing narrows.
+    """
+    actual = column.dtype
+    if actual.name == expected:
+        return True
+    if not isinstance(actual, np.dtype) or actual.kind not in "iuf":
+        return False
+    target = np.dtype(expected)
+    if actual.kind in "iu" and target.kind == "f":
+        return len(column) == 0 or bool(column.abs().max() < _EXACT_FLOAT_INT)
+    return bool(np.can_cast(actual, target, "safe"))
+
+
+def _is_sequence(value: object) -> bool:
+    return isinstance(value, list | tuple | np.ndarray)
+
+
+def validate(signature: Signature, frame: pd.DataFrame, where: str) -> np.ndarray:
+    """Check `frame` against the signature and return the model's input array (signature order).
+
+    Refuses missing or extra columns, wrong dtypes (no coercion that could change a value), cells
+    that are not single values, and missing values where training saw none.
+    """
+    expected = {c.name: c for c in signature.inputs}
+    problems = []
+    if missing := [name for name in expected if name not in frame.columns]:
+        problems.append(f"missing columns: {', '.join(missing)}")
+    if extra := [str(name) for name in frame.columns if name not in expected]:
+        problems.append(f"extra columns: {', '.join(extra)}")
+    present = [name for name in expected if name in frame.columns]
+    if shaped := [
+        n for n in present if frame[n].dtype == object and frame[n].map(_is_sequence).any()
+    ]:
+        problems.append(f"wrong shape (one value per row expected): {', '.join(shaped)}")
+    typed = [
+        f"{n} is {frame[n].dtype}, expected {expected[n].dtype}"
+        for n in present
+        if n not in shaped and not _accepts(expected[n].dtype, frame[n])
+    ]
+    if typed:
+        problems.append("wrong dtypes: " + "; ".join(typed))
+    gaps = [
+        f"{n} ({int(frame[n].isna().sum())} rows)"
+        for n in present
+        if not expected[n].nullable and n not in shaped and frame[n].isna().any()
+    ]
+    if gaps:
+        problems.append("missing values where none are allowed: " + ", ".join(gaps))
+    if not len(frame):
+        problems.append("no rows")
+    if problems:
+        raise SignatureError(
+            f"input does not match the signature of {where}: " + "; ".join(problems)
+        )
+    return np.column_stack(
+        [frame[c.name].to_numpy(dtype=np.dtype(c.dtype)) for c in signature.inputs]
+    )

@@ -96,14 +96,23 @@ def read_tags(root: Path, pattern: str) -> list[Tag]:
 
 
 def registered_versions(root: Path, artifact: str) -> list[RegisteredVersion]:
-    """All versions of `artifact`, oldest first; tags outside the grammar are left out."""
+    """All versions of `artifact`, oldest first.
+
+    Tags outside the grammar are left out, and so is any second version on one commit (the lowest
+    counts, as in the index, which also warns about it): GTO refuses such a repository outright.
+    """
     prefix = f"{artifact}@"
-    versions = []
+    candidates = []
     for tag in read_tags(root, f"{artifact}@v*"):
         text = tag.name[len(prefix) :]
-        if not is_version(text) or tag.target_type != "commit":
-            continue
-        versions.append(
-            RegisteredVersion(artifact, Version.parse(text), tag, summary_of(tag.message))
-        )
-    return sorted(versions, key=lambda v: v.version)
+        if is_version(text) and tag.target_type == "commit":
+            candidates.append(
+                RegisteredVersion(artifact, Version.parse(text), tag, summary_of(tag.message))
+            )
+    seen: set[str] = set()
+    versions = []
+    for version in sorted(candidates, key=lambda v: v.version):
+        if version.commit not in seen:
+            seen.add(version.commit)
+            versions.append(version)
+    return versions

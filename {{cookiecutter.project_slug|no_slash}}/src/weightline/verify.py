@@ -3,13 +3,15 @@
 Each check that fails is reported by name; nothing is repaired or changed.
 """
 
+import json
 from dataclasses import dataclass, field
 
 from . import dvclock, git
-from .digest import sha256_bytes
+from .compare import changes
+from .digest import sha256_bytes, sha256_file
 from .errors import WeightlineError
 from .manifest import parse
-from .remote import has_object, remote_sha256, repository
+from .remote import cache_sha256, has_object, remote_sha256, repository
 from .settings import Settings
 from .tags import RegisteredVersion
 
@@ -53,6 +55,12 @@ def check(settings: Settings, version: RegisteredVersion, repo) -> Report:
     if version.tag.target_type != "commit":
         report.problems.append(f"the tag points at a {version.tag.target_type}, not a commit")
         return report
+    registered_on = version.summary.get("commit")
+    if registered_on and registered_on != version.commit:
+        report.problems.append(
+            f"the tag points at commit {version.commit[:10]}, but it was registered on "
+            f"{registered_on[:10]}: it has been moved or re-created"
+        )
     text = git.show(settings.root, version.commit, settings.manifest)
     if text is None:
         report.problems.append(f"commit {version.commit[:10]} has no {settings.manifest}")
@@ -71,6 +79,7 @@ def check(settings: Settings, version: RegisteredVersion, repo) -> Report:
             f"dvc.lock records {entry.md5} ({entry.size} bytes), the manifest {weights['md5']} "
             f"({weights['size']} bytes)"
         )
+    report.problems += local_copies(settings, version, manifest, text, repo)
     try:
         if not has_object(repo, weights["md5"]):
             report.problems.append("the DVC remote does not have the weights: `weightline push`")
@@ -81,6 +90,38 @@ def check(settings: Settings, version: RegisteredVersion, repo) -> Report:
     except WeightlineError as error:
         report.problems.append(str(error))
     return report
+
+
+def local_copies(
+    settings: Settings, version: RegisteredVersion, manifest: dict, text: str, repo
+) -> list[str]:
+    """The DVC cache's copy, and the working tree's when HEAD is this version, must agree too."""
+    problems = []
+    expected = manifest["weights"]["sha256"]
+    cached = cache_sha256(repo, manifest["weights"]["md5"])
+    if cached is not None and cached != expected:
+        problems.append(
+            f"the local DVC cache's copy of the weights has SHA-256 {cached}, expected {expected}"
+        )
+    if git.head(settings.root) != version.commit:
+        return problems
+    weights = settings.path(manifest["weights"]["path"])
+    if weights.exists() and (actual := sha256_file(weights)) != expected:
+        problems.append(
+            f"{manifest['weights']['path']} in the working tree has SHA-256 {actual}, expected "
+            f"{expected}: `dvc checkout --force` restores it"
+        )
+    workspace = settings.path(settings.manifest)
+    if workspace.exists() and (edited := workspace.read_text()) != text:
+        try:
+            changed = [c["key"] for c in changes(manifest, json.loads(edited))] or ["formatting"]
+        except json.JSONDecodeError:
+            changed = ["the whole file (it is not valid JSON)"]
+        problems.append(
+            f"{settings.manifest} in the working tree was edited after registration: "
+            f"{', '.join(changed)}; `git checkout {settings.manifest}` restores it"
+        )
+    return problems
 
 
 def verify(settings: Settings, versions: list[RegisteredVersion]) -> list[Report]:

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from omegaconf import DictConfig
 from sklearn import metrics
 
 from . import dataset, model
@@ -47,11 +48,21 @@ def write_json(path: Path, value: object) -> None:
     path.write_text(json.dumps(value, indent=2) + "\n")
 
 
-def main() -> None:
-    cfg = load_config()
+def predict_holdout(weights: Path, cfg: DictConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and predicted probabilities of `weights` on the frozen hold-out set."""
     holdout = dataset.read(Path(cfg.data.holdout), cfg.data.target)
     features, labels = dataset.features_and_target(holdout, cfg.data.target)
-    probabilities = model.load(Path(cfg.weights)).predict_proba(features.to_numpy())
+    return labels, model.load(weights).predict_proba(features.to_numpy())
+
+
+def evaluate_weights(weights: Path) -> dict[str, float]:
+    """Hold-out metrics of any weights file: the promotion gate's entry point (pyproject.toml)."""
+    return score(*predict_holdout(weights, load_config()))
+
+
+def main() -> None:
+    cfg = load_config()
+    labels, probabilities = predict_holdout(Path(cfg.weights), cfg)
     values = score(labels, probabilities)
     write_json(REPORTS / "metrics.json", values)
     for name, rows in plots(labels, probabilities).items():

@@ -1,0 +1,990 @@
+"""The registry as a database: a SQLite index of versions and stage events, derived from git.
+
+Annotated tags and the manifests at their commits are the truth; `.weightline/index.sqlite` is a
+cache of them that answers queries at tens of thousands of versions. One `git for-each-ref` lists
+the artifact's tags (skipped when a stat() of git's ref storage shows nothing changed); only tags
+whose object id the index has not seen are read, all through one `git cat-file --batch` (tag
+objects, then manifest blobs), in one transaction. Deleting the file loses nothing; a file from
+an older schema, for another artifact, or damaged, is rebuilt from scratch.
+
+Tags that make no version (lightweight, not SemVer, a second version on one commit, a commit
+without a manifest, a manifest of another artifact, a stage tag on an unversioned commit) are
+skipped with one warning when first seen, and stay listed in the `skipped` view.
+"""
+
+import json
+import os
+import re
+import sqlite3
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+from .errors import WeightlineError
+from .settings import Settings
+
+# Imported where used, to keep a warm `weightline query` close to a bare `git for-each-ref`:
+# subprocess, fcntl, threading, zlib, datetime, .semver and .tags (only when git must be asked,
+# the index changes or a manifest is read).
+
+SCHEMA_VERSION = 2  # raise on any change to SCHEMA: older files are rebuilt
+INDEX_PATH = ".weightline/index.sqlite"
+_TAGGER = rb"^tagger (.*) <(.*)> (\d+) ([+-])(\d\d)(\d\d)$"  # compiled when first used
+_SIGNATURE = r"^-----BEGIN (PGP|SSH) SIGNATURE-----$"
+
+SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value NOT NULL);
+CREATE TABLE tag (
+    name TEXT PRIMARY KEY,   -- without refs/tags/
+    object_id TEXT NOT NULL, -- what for-each-ref reports: the cache key
+    kind TEXT NOT NULL,      -- version, stage or other
+    commit_id TEXT,
+    fault TEXT,              -- why the tag cannot count, known from the tag alone
+    skipped TEXT,            -- the fault, or a reason that depends on other tags
+    warned TEXT              -- the reason already warned about
+);
+CREATE TABLE version (
+    tag TEXT PRIMARY KEY, version TEXT NOT NULL, major INTEGER, minor INTEGER, patch INTEGER,
+    prerelease TEXT, ordinal INTEGER, commit_id TEXT NOT NULL, author TEXT, email TEXT,
+    created TEXT, created_epoch INTEGER, message TEXT, summary TEXT, bump TEXT, reason TEXT,
+    weights_sha256 TEXT, weights_md5 TEXT, weights_size INTEGER, trained_by TEXT,
+    trained_email TEXT, host TEXT, started TEXT, ended TEXT, duration_s REAL, python TEXT,
+    platform TEXT, environment TEXT, training_rows INTEGER, manifest_blob TEXT
+);
+CREATE INDEX version_commit ON version (commit_id);
+CREATE INDEX version_ordinal ON version (ordinal);
+CREATE TABLE manifest (tag TEXT PRIMARY KEY, body BLOB NOT NULL);  -- zlib of the git blob
+CREATE TABLE metric (tag TEXT, name TEXT, value REAL, PRIMARY KEY (tag, name)) WITHOUT ROWID;
+CREATE INDEX metric_name ON metric (name, value);
+CREATE TABLE param (tag TEXT, key TEXT, value TEXT, number REAL, PRIMARY KEY (tag, key))
+    WITHOUT ROWID;
+CREATE INDEX param_key ON param (key, number);
+CREATE TABLE data_input (
+    tag TEXT, path TEXT, role TEXT, md5 TEXT, size INTEGER, nfiles INTEGER, rows INTEGER,
+    PRIMARY KEY (tag, path)
+) WITHOUT ROWID;
+CREATE TABLE stage_tag (
+    tag TEXT PRIMARY KEY, stage TEXT, number INTEGER, assigned INTEGER, commit_id TEXT,
+    author TEXT, email TEXT, created TEXT, created_epoch INTEGER, message TEXT, summary TEXT,
+    action TEXT, by TEXT, at TEXT, reason TEXT, from_version TEXT, gate TEXT,
+    version_tag TEXT        -- the version at its commit, resolved after every update
+);
+CREATE TABLE holder (stage TEXT PRIMARY KEY, tag TEXT NOT NULL, event TEXT NOT NULL);
+-- Every (tag, object) ever read, kept when the tag changes or goes: the memory that lets
+-- `weightline verify --all` say a version tag was moved, re-created or deleted.
+CREATE TABLE seen (
+    name TEXT, object_id TEXT, commit_id TEXT, noticed TEXT, PRIMARY KEY (name, object_id)
+) WITHOUT ROWID;
+
+CREATE VIEW versions AS
+SELECT v.version, v.tag, v.ordinal, v.major, v.minor, v.patch, v.prerelease, v.commit_id,
+       v.created, v.created_epoch, v.author, v.email, v.bump, v.reason, v.weights_sha256,
+       v.weights_md5, v.weights_size, v.trained_by, v.trained_email, v.host, v.started, v.ended,
+       v.duration_s, v.python, v.platform, v.environment, v.training_rows,
+       (SELECT group_concat(h.stage, ',') FROM holder h WHERE h.tag = v.tag) AS stages
+FROM version v JOIN tag t ON t.name = v.tag WHERE t.skipped IS NULL;
+CREATE VIEW metrics AS
+SELECT v.version, m.name, m.value FROM metric m
+JOIN version v ON v.tag = m.tag JOIN tag t ON t.name = v.tag WHERE t.skipped IS NULL;
+CREATE VIEW params AS
+SELECT v.version, p.key, p.value, p.number FROM param p
+JOIN version v ON v.tag = p.tag JOIN tag t ON t.name = v.tag WHERE t.skipped IS NULL;
+CREATE VIEW data AS
+SELECT v.version, d.path, d.role, d.md5, d.size, d.nfiles, d.rows FROM data_input d
+JOIN version v ON v.tag = d.tag JOIN tag t ON t.name = v.tag WHERE t.skipped IS NULL;
+CREATE VIEW stage_events AS
+SELECT s.number, s.stage, s.action, s.assigned, v.version, s.tag, s.at, s.created_epoch AS
+       at_epoch, s.by, s.reason, s.from_version, s.gate
+FROM stage_tag s JOIN tag t ON t.name = s.tag JOIN version v ON v.tag = s.version_tag
+WHERE t.skipped IS NULL;
+CREATE VIEW stages AS
+SELECT h.stage, v.version, s.number, s.at AS since FROM holder h
+JOIN version v ON v.tag = h.tag JOIN stage_tag s ON s.tag = h.event;
+CREATE VIEW skipped AS SELECT name AS tag, skipped AS reason FROM tag WHERE skipped IS NOT NULL;
+"""
+VIEWS = ("versions", "metrics", "params", "data", "stage_events", "stages", "skipped")
+
+
+# Plain classes, not dataclasses or NamedTuples: importing those costs a warm query a third more.
+
+
+class Ref:
+    """A tag as `git for-each-ref` lists it (its object is read only if the index lacks it)."""
+
+    __slots__ = ("name", "object_id")
+
+    def __init__(self, name: str, object_id: str) -> None:
+        self.name, self.object_id = name, object_id
+
+
+class TagObject:
+    """What a ref points at, once read: an annotated tag's target, or a lightweight tag."""
+
+    __slots__ = ("fields", "object_type", "target_id", "target_type")
+
+    def __init__(self, object_type: str, target_id: str, target_type: str, fields: dict) -> None:
+        self.object_type = object_type  # "tag" if annotated, "commit" for a lightweight tag
+        self.target_id = target_id  # the object the tag names ("" for a lightweight tag)
+        self.target_type = target_type
+        self.fields = fields  # author, email, created, created_epoch, message ({} if no tag)
+
+
+class Update:
+    """What one update read from git: the tags that were new or changed, and those gone."""
+
+    __slots__ = ("listed", "read", "rebuilt", "removed")
+
+    def __init__(
+        self, read: tuple[str, ...], removed: tuple[str, ...], rebuilt: bool, listed: bool = True
+    ) -> None:
+        self.read, self.removed, self.rebuilt = read, removed, rebuilt
+        self.listed = listed  # False when a stat() of git's ref storage showed nothing changed
+
+
+class StageRow:
+    """One stage event as the index holds it; `version` is the version's tag (model@v1.2.0)."""
+
+    __slots__ = (
+        "action", "assigned", "at", "by", "from_version", "gate", "number", "reason", "stage",
+        "tag", "version",
+    )  # fmt: skip
+
+    def __init__(self, **fields: object) -> None:
+        for name in self.__slots__:
+            setattr(self, name, fields[name])
+
+    def __repr__(self) -> str:
+        return f"StageRow({self.tag} -> {self.version})"
+
+
+def list_refs(root: Path, artifact: str) -> bytes:
+    """The artifact's version and stage tags as `git for-each-ref` prints them (compared whole).
+
+    Only names and object ids: anything more (types, peeled targets) would make git open every
+    tag object, which at 10,000 tags costs more than everything else a warm query does.
+    """
+    import subprocess
+
+    done = subprocess.run(
+        [
+            "git",
+            "for-each-ref",
+            "--format=%(objectname) %(refname)",
+            f"refs/tags/{artifact}@*",
+            f"refs/tags/{artifact}#*",
+        ],
+        cwd=root,
+        capture_output=True,
+    )
+    if done.returncode != 0:
+        raise WeightlineError(f"`git for-each-ref` failed: {done.stderr.decode().strip()}")
+    return done.stdout
+
+
+def parse_refs(listing: bytes) -> list[Ref]:
+    refs = []
+    for line in listing.decode("utf-8", "replace").splitlines():
+        object_id, _, refname = line.partition(" ")
+        refs.append(Ref(refname.removeprefix("refs/tags/"), object_id))
+    return refs
+
+
+def common_git_dir(root: Path) -> Path | None:
+    """The repository's shared .git directory, found without running git (None if unsure)."""
+    if any(os.environ.get(v) for v in ("GIT_DIR", "GIT_COMMON_DIR", "GIT_WORK_TREE")):
+        return None
+    dot_git = root / ".git"
+    if dot_git.is_dir():
+        return dot_git
+    try:
+        gitdir = dot_git.read_text().removeprefix("gitdir:").strip()
+    except OSError:
+        return None
+    linked = (root / gitdir).resolve()
+    try:
+        return (linked / (linked / "commondir").read_text().strip()).resolve()
+    except OSError:
+        return linked
+
+
+SETTLED_NS = 2_000_000_000  # refs storage untouched this long is safe to fingerprint by mtime
+
+
+def refs_state(root: Path) -> str | None:
+    """A fingerprint of where git keeps tags, from stat() alone; None when it cannot be trusted.
+
+    Git changes refs only by renaming a lock file into place or by unlinking, so every change
+    to a tag touches the mtime of `packed-refs`, of a directory under refs/tags, or of the
+    reftable's tables.list (a file edited in place by hand, bypassing git, is not noticed
+    until the next change; deleting the index fixes that too). Like git's own "racy" check,
+    a fingerprint taken less than two seconds after the last change is not trusted (a change
+    in the same clock tick could leave the mtime as it was): the caller then lists the refs
+    with git, as it would without one.
+    """
+    common = common_git_dir(root)
+    if common is None:
+        return None
+    started = time.time_ns()
+    parts, newest = [], 0
+    for path in (common / "packed-refs", common / "reftable" / "tables.list"):
+        try:
+            stat = os.stat(path)
+        except FileNotFoundError:
+            parts.append("-")
+            continue
+        parts.append(f"{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}")
+        newest = max(newest, stat.st_mtime_ns)
+    pending = [str(common / "refs" / "tags")]
+    while pending:
+        directory = pending.pop()
+        try:
+            stat = os.stat(directory)
+            with os.scandir(directory) as entries:
+                pending += sorted(e.path for e in entries if e.is_dir(follow_symlinks=False))
+        except FileNotFoundError:
+            parts.append(f"{directory}:-")
+            continue
+        parts.append(f"{directory}:{stat.st_ino}:{stat.st_mtime_ns}")
+        newest = max(newest, stat.st_mtime_ns)
+    if newest > started - SETTLED_NS:
+        return None
+    return "|".join(parts)
+
+
+class Batch:
+    """One `git cat-file --batch` process, asked for objects in rounds, answering in order."""
+
+    def __init__(self, root: Path) -> None:
+        import subprocess
+
+        self.process = subprocess.Popen(
+            ["git", "cat-file", "--batch"],
+            cwd=root,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+
+    def read(self, names: list[str]) -> list[tuple[str, bytes] | None]:
+        """(type, content) for each name (`<oid>` or `<commit>:<path>`), None if missing."""
+        stdin, stdout = self.process.stdin, self.process.stdout
+
+        def feed() -> None:  # a thread, so that a full output pipe never blocks our writing
+            with suppress(BrokenPipeError):
+                stdin.write("".join(f"{name}\n" for name in names).encode())
+                stdin.flush()
+
+        import threading
+
+        writer = threading.Thread(target=feed, daemon=True)
+        writer.start()
+        found: list[tuple[str, bytes] | None] = []
+        for _ in names:
+            header = stdout.readline().split()
+            if len(header) != 3 or header[1] not in (b"blob", b"tag", b"commit", b"tree"):
+                if not header:
+                    raise WeightlineError(
+                        "`git cat-file --batch` stopped: "
+                        + self.process.stderr.read().decode().strip()
+                    )
+                found.append(None)  # "<name> missing" (or ambiguous)
+                continue
+            found.append((header[1].decode(), stdout.read(int(header[2]))))
+            stdout.read(1)  # the newline after the contents
+        writer.join()
+        return found
+
+    def close(self) -> None:
+        with suppress(BrokenPipeError):
+            self.process.stdin.close()
+        self.process.wait()
+
+
+def tag_object(found: tuple[str, bytes] | None) -> TagObject | None:
+    if found is None:
+        return None
+    kind, raw = found
+    if kind != "tag":
+        return TagObject(kind, "", "", {})
+    head = raw.partition(b"\n\n")[0]
+    target = re.search(rb"^object ([0-9a-f]+)$", head, re.MULTILINE)
+    target_type = re.search(rb"^type (\w+)$", head, re.MULTILINE)
+    if not target or not target_type:
+        return None
+    return TagObject("tag", target[1].decode(), target_type[1].decode(), parse_tag_object(raw))
+
+
+def parse_tag_object(raw: bytes) -> dict:
+    """Tagger, email, date (ISO, as git's iso-strict), epoch and message of a tag object."""
+    from datetime import datetime, timedelta, timezone
+
+    head, _, body = raw.partition(b"\n\n")
+    match = re.search(_TAGGER, head, re.MULTILINE)
+    if match:
+        name, email, epoch, sign, hours, minutes = match.groups()
+        offset = (int(hours) * 60 + int(minutes)) * (-1 if sign == b"-" else 1)
+        seconds = int(epoch)
+        zone = timezone(timedelta(minutes=offset))
+        created = datetime.fromtimestamp(seconds, zone).isoformat()
+        author, mail = name.decode("utf-8", "replace"), email.decode("utf-8", "replace")
+    else:  # very old tags have no tagger line
+        seconds, created, author, mail = 0, "", "", ""
+    message = body.decode("utf-8", "replace")
+    cut = re.search(_SIGNATURE, message, re.MULTILINE)
+    if cut:
+        message = message[: cut.start()]
+    message = message.rstrip("\n")  # as tags.read_tags gives it
+    return {
+        "author": author,
+        "email": mail,
+        "created": created,
+        "created_epoch": seconds,
+        "message": message,
+    }
+
+
+def number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def text(value: object) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def stage_parts(rest: str) -> re.Match | None:
+    """`production#7` or `production!#8` (what follows `<artifact>#`), parsed."""
+    from .tags import NAME
+
+    return re.match(rf"^(?P<stage>{NAME})(?P<cancel>!?)#(?P<n>\d+)$", rest)
+
+
+def classify(ref: Ref, artifact: str, tag: TagObject | None) -> tuple[str, str | None]:
+    """(kind, fault) of a tag from its name and its object alone."""
+    from .semver import is_version
+
+    rest = ref.name[len(artifact) + 1 :]
+    sep = ref.name[len(artifact)]
+    if sep == "@":
+        if not is_version(rest):
+            what = {"deprecated": "a GTO deprecation tag"}.get(rest, "not a version like v1.2.3")
+            if rest.endswith("!") and is_version(rest[:-1]):
+                what = "a GTO deregistration tag (weightline never deregisters)"
+            return "other", f"{what}: ignored"
+        kind = "version"
+    else:
+        if not stage_parts(rest):
+            return "other", f"not a stage tag like {artifact}#production#7: ignored"
+        kind = "stage"
+    if tag is None:
+        return kind, "its object cannot be read: ignored"
+    if tag.object_type != "tag":
+        return kind, "a lightweight tag (versions and stages are annotated tags): ignored"
+    if tag.target_type != "commit":
+        return kind, f"it points at a {tag.target_type}, not at a commit: ignored"
+    return kind, None
+
+
+def version_rows(
+    settings: Settings, ref: Ref, commit: str, tag: dict, blob: bytes | None
+) -> tuple[dict, list[tuple]] | str:
+    """The rows of one version tag, or why it cannot count."""
+    import zlib
+
+    from .bump import flatten
+    from .manifest import parse
+    from .semver import Version
+    from .tags import summary_of
+
+    if blob is None:
+        return f"commit {commit[:10]} has no {settings.manifest}"
+    try:
+        manifest = parse(blob.decode("utf-8", "replace"), f"{settings.manifest}")
+    except WeightlineError as error:
+        return f"at commit {commit[:10]}: {error}"
+    if manifest.get("artifact") != settings.artifact:
+        return f"the manifest at its commit is for artifact {manifest.get('artifact')!r}"
+    parsed = Version.parse(ref.name[len(settings.artifact) + 1 :])
+    summary = summary_of(tag["message"])
+    run, environment = manifest.get("run") or {}, manifest.get("environment") or {}
+    weights = manifest.get("weights") or {}
+    row = {
+        "tag": ref.name,
+        "version": str(parsed),
+        "major": parsed.major,
+        "minor": parsed.minor,
+        "patch": parsed.patch,
+        "prerelease": parsed.prerelease,
+        "commit_id": commit,
+        **tag,
+        "summary": json.dumps(summary, sort_keys=True),
+        "bump": summary.get("bump"),
+        "reason": summary.get("reason"),
+        "weights_sha256": weights.get("sha256"),
+        "weights_md5": weights.get("md5"),
+        "weights_size": weights.get("size"),
+        "trained_by": run.get("user"),
+        "trained_email": run.get("email"),
+        "host": run.get("host"),
+        "started": run.get("started"),
+        "ended": run.get("ended"),
+        "duration_s": run.get("duration_s"),
+        "python": environment.get("python"),
+        "platform": environment.get("platform"),
+        "environment": json.dumps(environment, sort_keys=True),
+        "training_rows": (manifest.get("training_data") or {}).get("rows"),
+    }
+    children = [("manifest", (ref.name, zlib.compress(blob, 1)))]
+    for name, value in flatten(manifest.get("metrics") or {}).items():
+        if number(value) is not None:
+            children.append(("metric", (ref.name, name, number(value))))
+    for key, value in flatten(manifest.get("config") or {}).items():
+        children.append(("param", (ref.name, key, text(value), number(value))))
+    data = manifest.get("data") or {}
+    items = [(i, "input") for i in data.get("inputs") or []]
+    items += [(data["holdout"], "holdout")] if data.get("holdout") else []
+    for item, role in items:
+        children.append(
+            (
+                "data_input",
+                (
+                    ref.name,
+                    item.get("path"),
+                    role,
+                    item.get("md5"),
+                    item.get("size"),
+                    item.get("nfiles"),
+                    item.get("rows"),
+                ),
+            )
+        )
+    return row, children
+
+
+def stage_row(artifact: str, ref: Ref, commit: str, tag: dict) -> dict:
+    from .tags import summary_of
+
+    match = stage_parts(ref.name[len(artifact) + 1 :])
+    assert match  # classify() let only stage tags through
+    summary = summary_of(tag["message"])
+    assigned = not match["cancel"]
+    gate = summary.get("gate")
+    return {
+        "tag": ref.name,
+        "stage": match["stage"],
+        "number": int(match["n"]),
+        "assigned": int(assigned),
+        "commit_id": commit,
+        **tag,
+        "summary": json.dumps(summary, sort_keys=True),
+        "action": summary.get("action") or ("assign" if assigned else "unassign"),
+        "by": summary.get("by") or tag["author"],
+        "at": summary.get("at") or tag["created"],
+        "reason": summary.get("reason"),
+        "from_version": summary.get("from_version"),
+        "gate": json.dumps(gate, sort_keys=True) if gate is not None else None,
+    }
+
+
+def insert(conn: sqlite3.Connection, table: str, rows: list[dict]) -> None:
+    if rows:
+        columns = list(rows[0])
+        conn.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) "
+            f"VALUES ({', '.join(':' + c for c in columns)})",
+            rows,
+        )
+
+
+CHUNK = 500  # tags read per round: memory stays flat however many versions there are
+
+
+def read_new(conn: sqlite3.Connection, settings: Settings, refs: list[Ref]) -> None:
+    """Read the given tags, then the manifests at their commits, from git into the index.
+
+    One `git cat-file --batch` process, asked in rounds: a chunk of tag objects (which name the
+    commits), then the manifest blob at each of those versions' commits.
+    """
+    batch = Batch(settings.root)
+    try:
+        for start in range(0, len(refs), CHUNK):
+            store(conn, settings, batch, refs[start : start + CHUNK])
+    finally:
+        batch.close()
+
+
+def store(conn: sqlite3.Connection, settings: Settings, batch: Batch, refs: list[Ref]) -> None:
+    """One round: these tags' objects and manifests, classified, into the index's tables."""
+    objects = [tag_object(found) for found in batch.read([r.object_id for r in refs])]
+    kinds = [classify(ref, settings.artifact, tag) for ref, tag in zip(refs, objects, strict=True)]
+    wanted = [i for i, (kind, fault) in enumerate(kinds) if kind == "version" and not fault]
+    blobs = batch.read([f"{objects[i].target_id}:{settings.manifest}" for i in wanted])
+    manifests = dict(zip(wanted, blobs, strict=True))
+    tag_rows, version_list, stage_list = [], [], []
+    children: dict[str, list[tuple]] = {}
+    for i, (ref, tag, (kind, fault)) in enumerate(zip(refs, objects, kinds, strict=True)):
+        commit = tag.target_id if tag and tag.object_type == "tag" else ref.object_id
+        if fault is None and kind == "version":
+            found = manifests[i]
+            blob = found[1] if found and found[0] == "blob" else None
+            rows = version_rows(settings, ref, commit, tag.fields, blob)
+            if isinstance(rows, str):
+                fault = rows
+            else:
+                version_list.append(rows[0])
+                for table, values in rows[1]:
+                    children.setdefault(table, []).append(values)
+        elif fault is None:
+            stage_list.append(stage_row(settings.artifact, ref, commit, tag.fields))
+        tag_rows.append((ref.name, ref.object_id, kind, commit, fault))
+    conn.executemany(
+        "INSERT INTO tag (name, object_id, kind, commit_id, fault) VALUES (?, ?, ?, ?, ?)", tag_rows
+    )
+    noticed = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    conn.executemany(
+        "INSERT OR IGNORE INTO seen VALUES (?, ?, ?, ?)",
+        [(name, object_id, commit, noticed) for name, object_id, _, commit, _ in tag_rows],
+    )
+    insert(conn, "version", version_list)
+    insert(conn, "stage_tag", stage_list)
+    for table, values in children.items():
+        marks = ", ".join("?" * len(values[0]))
+        conn.executemany(f"INSERT INTO {table} VALUES ({marks})", values)
+
+
+def forget(conn: sqlite3.Connection, names: Iterable[str]) -> None:
+    rows = [(name,) for name in names]
+    for table, column in (
+        ("tag", "name"),
+        ("version", "tag"),
+        ("manifest", "tag"),
+        ("metric", "tag"),
+        ("param", "tag"),
+        ("data_input", "tag"),
+        ("stage_tag", "tag"),
+    ):
+        conn.executemany(f"DELETE FROM {table} WHERE {column} = ?", rows)
+
+
+def hold(events: list[tuple[int, str, str, bool, str]]) -> dict[str, tuple[str, str]]:
+    """stage -> (version tag, event tag) held now, as stages.holders() computes it.
+
+    `events` are (number, event tag, stage, assigned, version tag), sorted by number. A stage is
+    held through the newest assignment among versions whose last event for it is an assignment.
+    """
+    last: dict[tuple[str, str], tuple[int, str, str, bool, str]] = {}
+    for event in events:
+        last[(event[2], event[4])] = event
+    held: dict[str, tuple[int, str, str, bool, str]] = {}
+    for event in last.values():
+        if event[3] and (event[2] not in held or event[0] > held[event[2]][0]):
+            held[event[2]] = event
+    return {stage: (event[4], event[1]) for stage, event in held.items()}
+
+
+def resolve_all(conn: sqlite3.Connection, artifact: str) -> None:
+    """Decide what depends on several tags: one version per commit, order, stage holders."""
+    from .semver import Version
+
+    versions = conn.execute(
+        "SELECT v.tag, v.version, v.commit_id FROM version v JOIN tag t ON t.name = v.tag"
+    ).fetchall()
+    parsed = sorted(
+        ((Version.parse(version), tag, commit) for tag, version, commit in versions),
+        key=lambda item: (item[0], item[1]),
+    )
+    skipped: dict[str, str | None] = {}
+    on_commit: dict[str, str] = {}
+    seen: dict = {}  # Version -> tag
+    order = []
+    for version, tag, commit in parsed:
+        if commit in on_commit:
+            skipped[tag] = (
+                f"commit {commit[:10]} already holds {on_commit[commit]}: one version per commit"
+            )
+        elif version in seen:
+            skipped[tag] = f"the same version as {seen[version]} (only build metadata differs)"
+        else:
+            on_commit[commit] = seen[version] = tag
+            order.append((len(order) + 1, tag))
+            skipped[tag] = None
+    conn.executemany("UPDATE version SET ordinal = NULL WHERE tag = ?", [(t,) for t in skipped])
+    conn.executemany("UPDATE version SET ordinal = ? WHERE tag = ?", order)
+
+    events = []
+    stage_versions = []
+    for tag, stage, number, assigned, commit in conn.execute(
+        "SELECT s.tag, s.stage, s.number, s.assigned, s.commit_id FROM stage_tag s "
+        "ORDER BY s.number, s.tag"
+    ):
+        version = on_commit.get(commit)
+        stage_versions.append((version, tag))
+        if version is None:
+            skipped[tag] = f"no version of {artifact} at its commit {commit[:10]}"
+        else:
+            skipped[tag] = None
+            events.append((number, tag, stage, bool(assigned), version))
+    conn.executemany("UPDATE stage_tag SET version_tag = ? WHERE tag = ?", stage_versions)
+    conn.execute("DELETE FROM holder")
+    conn.executemany(
+        "INSERT INTO holder (stage, tag, event) VALUES (?, ?, ?)",
+        [(stage, version, event) for stage, (version, event) in hold(events).items()],
+    )
+    conn.execute("UPDATE tag SET skipped = fault WHERE fault IS NOT NULL")
+    conn.executemany(
+        "UPDATE tag SET skipped = ? WHERE name = ? AND fault IS NULL",
+        [(reason, tag) for tag, reason in skipped.items()],
+    )
+
+
+def warn_new(conn: sqlite3.Connection) -> None:
+    """One warning per skipped tag and reason; nothing again until the reason changes."""
+    fresh = conn.execute(
+        "SELECT name, skipped FROM tag WHERE skipped IS NOT NULL "
+        "AND (warned IS NULL OR warned != skipped) ORDER BY name"
+    ).fetchall()
+    for name, reason in fresh:
+        print(f"weightline: skipping tag {name}: {reason}", file=sys.stderr)
+    conn.execute("UPDATE tag SET warned = skipped")
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Autocommit mode: updates say BEGIN IMMEDIATE ... COMMIT themselves."""
+    return sqlite3.connect(path, isolation_level=None, timeout=60)
+
+
+def stored_listing(conn: sqlite3.Connection) -> bytes | None:
+    """The `git for-each-ref` output the index was last brought up to date with."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'listing'").fetchone()
+    return row[0] if row else None
+
+
+def identity(settings: Settings) -> dict[str, str]:
+    """What the index is an index of: a file for another artifact or schema is rebuilt."""
+    return {
+        "schema_version": str(SCHEMA_VERSION),
+        "artifact": settings.artifact,
+        "manifest": settings.manifest,
+    }
+
+
+def usable(conn: sqlite3.Connection, settings: Settings) -> dict[str, str] | None:
+    """The meta table (all but the listing) if the file is an index of this artifact in this
+    schema, else None."""
+    try:
+        found = dict(conn.execute("SELECT key, value FROM meta WHERE key != 'listing'"))
+    except sqlite3.DatabaseError:  # missing tables, or not a database at all
+        return None
+    wanted = identity(settings)
+    return found if all(found.get(k) == v for k, v in wanted.items()) else None
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """One updater at a time; readers never wait (SQLite gives them a consistent snapshot)."""
+    import fcntl
+
+    with path.with_name(path.name + ".lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def fresh_file(path: Path, settings: Settings) -> sqlite3.Connection:
+    """An empty index at `path` (replacing whatever was there), in the current schema."""
+    for leftover in (path, path.with_name(path.name + "-journal")):
+        leftover.unlink(missing_ok=True)
+    conn = connect(path)
+    conn.executescript(SCHEMA)
+    conn.executemany("INSERT INTO meta VALUES (?, ?)", identity(settings).items())
+    return conn
+
+
+def update(settings: Settings, path: Path | None = None) -> tuple[sqlite3.Connection, Update]:
+    """Bring the index up to date with git's tags; return an open connection and what was read.
+
+    Warm, this costs a stat() of git's ref storage (or, when that changed, one
+    `git for-each-ref` compared with the listing the index was built from): nothing is read
+    unless a tag is new, changed or gone.
+    """
+    path = path or settings.root / INDEX_PATH
+    state = refs_state(settings.root)
+    conn = connect(path) if path.exists() else None
+    known = usable(conn, settings) if conn else None
+    if known is not None and state is not None and known.get("refs_state") == state:
+        return conn, Update((), (), False, listed=False)
+    listing = list_refs(settings.root, settings.artifact)
+    if known is not None and stored_listing(conn) == listing:
+        if state is not None:
+            conn.execute("PRAGMA busy_timeout = 50")
+            with suppress(sqlite3.OperationalError):  # busy: the next run records it instead
+                conn.execute("INSERT OR REPLACE INTO meta VALUES ('refs_state', ?)", (state,))
+            conn.execute("PRAGMA busy_timeout = 60000")
+        return conn, Update((), (), False)
+    if conn:
+        conn.close()
+    refs = parse_refs(listing)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with locked(path):
+        conn = connect(path)
+        known = usable(conn, settings)
+        rebuilt = known is None
+        if rebuilt:
+            conn.close()
+            temporary = path.with_name(f"{path.name}.{os.getpid()}.new")
+            conn = fresh_file(temporary, settings)
+        try:
+            conn.execute("PRAGMA synchronous = NORMAL")  # a cache: durable enough, and faster
+            conn.execute("BEGIN IMMEDIATE")
+            stored = dict(conn.execute("SELECT name, object_id FROM tag"))
+            new = [ref for ref in refs if stored.get(ref.name) != ref.object_id]
+            gone = stored.keys() - {ref.name for ref in refs}
+            forget(conn, [*gone, *(ref.name for ref in new if ref.name in stored)])
+            read_new(conn, settings, new)
+            if new or gone or rebuilt:
+                resolve_all(conn, settings.artifact)
+                warn_new(conn)
+            conn.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('listing', ?), ('refs_state', ?)",
+                (listing, state or ""),
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            with suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            conn.close()
+            if rebuilt:
+                temporary.unlink(missing_ok=True)
+            raise
+        if rebuilt:
+            conn.close()
+            os.replace(temporary, path)
+            conn = connect(path)
+    return conn, Update(tuple(r.name for r in new), tuple(sorted(gone)), rebuilt)
+
+
+class Index:
+    """A read view of the up-to-date index: what `ls`, `show`, `stages` and `query` need."""
+
+    def __init__(self, settings: Settings, conn: sqlite3.Connection, last: Update) -> None:
+        self.settings = settings
+        self.conn = conn
+        self.last_update = last
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Index":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def rows(self, sql: str, params: Iterable = ()) -> list[dict]:
+        cursor = self.conn.execute(sql, tuple(params))
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
+
+    def versions(self) -> list[dict]:
+        """Every counted version, oldest first (SemVer order), as rows of the `versions` view."""
+        return self.rows("SELECT * FROM versions ORDER BY ordinal")
+
+    def registered_versions(self) -> list:
+        """The versions as tags.RegisteredVersion, oldest first, like tags.registered_versions."""
+        from .semver import Version
+        from .tags import RegisteredVersion, Tag
+
+        found = []
+        for row in self.conn.execute(
+            "SELECT v.tag, v.version, v.commit_id, v.author, v.email, v.created, v.message, "
+            "v.summary, t.object_id FROM version v JOIN tag t ON t.name = v.tag "
+            "WHERE t.skipped IS NULL ORDER BY v.ordinal"
+        ):
+            name, version, commit, author, email, created, message, summary, object_id = row
+            tag = Tag(name, object_id, commit, "commit", author, email, created, message)
+            found.append(
+                RegisteredVersion(
+                    self.settings.artifact, Version.parse(version), tag, json.loads(summary)
+                )
+            )
+        return found
+
+    def version_tag(self, ref: str) -> str:
+        """`v1.2.0`, `model@v1.2.0`, a stage held now (`production`) or a stage tag
+        (`model#production#7`) -> the version's tag name, as registry.resolve reads them.
+
+        Anything else, 'latest' included, is refused with the versions and stages that exist.
+        """
+        from .semver import Version, is_version
+
+        artifact = self.settings.artifact
+        text = ref.removeprefix(f"{artifact}@")
+        if is_version(text):
+            wanted = Version.parse(text)
+            for (tag,) in self.conn.execute(
+                "SELECT tag FROM versions WHERE major = ? AND minor = ? AND patch = ?",
+                (wanted.major, wanted.minor, wanted.patch),
+            ):
+                if Version.parse(tag[len(artifact) + 1 :]) == wanted:
+                    return tag
+            raise WeightlineError(f"{artifact}@{text} is not registered; {self.listing()}")
+        held = self.conn.execute("SELECT tag FROM holder WHERE stage = ?", (ref,)).fetchone()
+        if held:
+            return held[0]
+        assigned = self.conn.execute(  # a stage tag: the version it was put on
+            "SELECT s.version_tag FROM stage_tag s JOIN tag t ON t.name = s.tag "
+            "WHERE s.tag = ? AND t.skipped IS NULL",
+            (ref,),
+        ).fetchone()
+        if assigned:
+            return assigned[0]
+        raise WeightlineError(
+            f"{ref!r} is not a version or a stage held now: name one exactly "
+            f"('latest' is never a target); {self.listing()}"
+        )
+
+    def listing(self) -> str:
+        versions = [
+            v for (v,) in self.conn.execute("SELECT version FROM versions ORDER BY ordinal")
+        ]
+        shown = ", ".join(versions[-10:]) or "none yet"
+        more = f" (and {len(versions) - 10} older)" if len(versions) > 10 else ""
+        held = ", ".join(
+            f"{stage}={version}"
+            for stage, version in self.conn.execute(
+                "SELECT stage, version FROM stages ORDER BY stage"
+            )
+        )
+        return f"versions: {shown}{more}; stages: {held or 'none assigned'}"
+
+    def resolve(self, ref: str):
+        """Like registry.resolve (a tags.RegisteredVersion), also accepting a held stage."""
+        tag = self.version_tag(ref)
+        return next(v for v in self.registered_versions() if v.name == tag)
+
+    def commit(self, ref: str) -> str:
+        tag = self.version_tag(ref)
+        return self.conn.execute("SELECT commit_id FROM version WHERE tag = ?", (tag,)).fetchone()[
+            0
+        ]
+
+    def manifest(self, ref: str) -> dict:
+        """The manifest of a version (by any reference version_tag accepts)."""
+        import zlib
+
+        tag = self.version_tag(ref)
+        (body,) = self.conn.execute("SELECT body FROM manifest WHERE tag = ?", (tag,)).fetchone()
+        return json.loads(zlib.decompress(body))
+
+    def tampering(self) -> dict[str, str]:
+        """Version tags that were moved, re-created or deleted since the index first saw them."""
+        found: dict[str, str] = {}
+        current = dict(self.conn.execute("SELECT name, object_id FROM tag"))
+        prefix = f"{self.settings.artifact}@v"
+        for name, object_id, commit, noticed in self.conn.execute(
+            "SELECT name, object_id, commit_id, noticed FROM seen WHERE substr(name, 1, ?) = ? "
+            "ORDER BY name, noticed, object_id",
+            (len(prefix), prefix),
+        ):
+            if name in found:
+                continue
+            if name not in current:
+                found[name] = f"was deleted (seen on commit {commit[:10]} on {noticed})"
+            elif current[name] != object_id:
+                found[name] = (
+                    f"was moved or re-created: first seen on {noticed} as tag object "
+                    f"{object_id[:10]} on commit {commit[:10]}, now tag object {current[name][:10]}"
+                )
+        return found
+
+    def stage_rows(self) -> list[StageRow]:
+        """Counted stage events, in order (N)."""
+        found = []
+        for row in self.rows("SELECT * FROM stage_events ORDER BY number, tag"):
+            found.append(
+                StageRow(
+                    number=row["number"],
+                    stage=row["stage"],
+                    assigned=bool(row["assigned"]),
+                    action=row["action"],
+                    version=f"{self.settings.artifact}@{row['version']}",
+                    tag=row["tag"],
+                    at=row["at"],
+                    by=row["by"],
+                    reason=row["reason"],
+                    from_version=row["from_version"],
+                    gate=json.loads(row["gate"]) if row["gate"] else None,
+                )
+            )
+        return found
+
+    def stage_holders(self) -> dict[str, StageRow]:
+        """stage -> the event through which it is held now (stages held by nobody are absent)."""
+        events = {e.tag: e for e in self.stage_rows()}
+        return {
+            stage: events[event]
+            for stage, event in self.conn.execute("SELECT stage, event FROM holder ORDER BY stage")
+        }
+
+    def stage_events(self) -> list:
+        """The events as stages.StageEvent (what stages.holders() and stages_of() take)."""
+        from .stages import StageEvent
+        from .tags import Tag
+
+        by_tag = {v.name: v for v in self.registered_versions()}
+        found = []
+        for row in self.rows(
+            "SELECT s.*, t.object_id FROM stage_tag s JOIN tag t ON t.name = s.tag "
+            "WHERE t.skipped IS NULL ORDER BY s.number, s.tag"
+        ):
+            tag = Tag(
+                row["tag"],
+                row["object_id"],
+                row["commit_id"],
+                "commit",
+                row["author"],
+                row["email"],
+                row["created"],
+                row["message"],
+            )
+            version = by_tag[row["version_tag"]]
+            found.append(
+                StageEvent(
+                    tag,
+                    row["stage"],
+                    row["number"],
+                    bool(row["assigned"]),
+                    version,
+                    json.loads(row["summary"]),
+                )
+            )
+        return found
+
+
+def open_index(settings: Settings) -> Index:
+    """The index, brought up to date with git first (reading only tags it has not seen)."""
+    try:
+        conn, last = update(settings)
+    except sqlite3.DatabaseError:
+        # A damaged file that still looked like an index: it is a cache, so start over.
+        (settings.root / INDEX_PATH).unlink(missing_ok=True)
+        conn, last = update(settings)
+    return Index(settings, conn, last)
+
+
+def remember(settings: Settings) -> None:
+    """Bring the index up to date right after writing a tag, so it has seen the tag as written.
+
+    A cache: if it cannot be updated now, the next command that reads it catches up.
+    """
+    with suppress(sqlite3.Error, OSError, WeightlineError):
+        open_index(settings).close()
+
+
+def path_of(settings: Settings) -> Path:
+    return settings.root / INDEX_PATH

@@ -1,0 +1,99 @@
+"""Stage history: GTO stage tags read back into events, and who holds each stage now.
+
+`model#production#7` assigns production to the version registered at the tag's commit;
+`model#production!#8` unassigns it. N is one counter per artifact across all stages, so it orders
+events exactly (tag times have one-second resolution). A stage is held by the version with the
+newest assignment among those whose last event for that stage is an assignment: after an
+unassignment the stage falls back to the previous holder, as GTO computes it.
+"""
+
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from . import git
+from .errors import WeightlineError
+from .tags import NAME, RegisteredVersion, Tag, read_tags, summary_of
+
+STAGE_TAG = re.compile(rf"^(?P<artifact>{NAME})#(?P<stage>{NAME})(?P<cancel>!?)#(?P<number>\d+)$")
+DEFAULT_STAGES = ("staging", "production", "archived")
+
+
+@dataclass(frozen=True)
+class StageEvent:
+    tag: Tag
+    stage: str
+    number: int
+    assigned: bool  # False for an unassignment
+    version: RegisteredVersion
+    summary: dict = field(default_factory=dict)
+
+    @property
+    def action(self) -> str:
+        return self.summary.get("action", "assign" if self.assigned else "unassign")
+
+
+def allowed_stages(root: Path) -> tuple[str, ...]:
+    """The `stages:` list of .gto (GTO's own config), or GTO's usual three."""
+    path = root / ".gto"
+    if not path.exists():
+        return DEFAULT_STAGES
+    try:
+        stages = (yaml.safe_load(path.read_text()) or {}).get("stages")
+    except yaml.YAMLError as error:
+        raise WeightlineError(f".gto is not valid YAML ({error}): fix it") from None
+    return tuple(stages) if stages else DEFAULT_STAGES
+
+
+def parse_stage_tag(name: str, artifact: str) -> tuple[str, int, bool] | None:
+    """(stage, N, assigned) for a stage tag of `artifact`, None for anything else."""
+    match = STAGE_TAG.match(name)
+    if not match or match["artifact"] != artifact:
+        return None
+    return match["stage"], int(match["number"]), not match["cancel"]
+
+
+def stage_events(
+    root: Path, artifact: str, versions: list[RegisteredVersion], warn: bool = True
+) -> list[StageEvent]:
+    """All stage events of `artifact`, oldest first; tags on unregistered commits are skipped."""
+    by_commit = {v.commit: v for v in versions}
+    events = []
+    for tag in read_tags(root, f"{artifact}#*"):
+        parsed = parse_stage_tag(tag.name, artifact)
+        if parsed is None:
+            continue
+        stage, number, assigned = parsed
+        version = by_commit.get(tag.commit)
+        if version is None:
+            if warn:
+                print(f"weightline: skipping {tag.name}: no version at its commit", file=sys.stderr)
+            continue
+        events.append(StageEvent(tag, stage, number, assigned, version, summary_of(tag.message)))
+    return sorted(events, key=lambda e: e.number)
+
+
+def holders(events: list[StageEvent]) -> dict[str, StageEvent]:
+    """The assignment through which each stage is held now (stages held by nobody are absent)."""
+    last: dict[tuple[str, str], StageEvent] = {}
+    for event in events:
+        last[(event.stage, event.version.name)] = event
+    held: dict[str, StageEvent] = {}
+    for event in last.values():
+        if event.assigned and (event.stage not in held or event.number > held[event.stage].number):
+            held[event.stage] = event
+    return held
+
+
+def next_number(root: Path, artifact: str) -> int:
+    """One more than the highest N on any stage tag of the artifact (lightweight ones too)."""
+    names = git.run(root, "for-each-ref", "--format=%(refname:strip=2)", f"refs/tags/{artifact}#*")
+    numbers = [parsed[1] for name in names.split() if (parsed := parse_stage_tag(name, artifact))]
+    return max(numbers, default=0) + 1
+
+
+def stages_of(version: RegisteredVersion, held: dict[str, StageEvent]) -> list[str]:
+    return sorted(stage for stage, event in held.items() if event.version.name == version.name)
