@@ -833,16 +833,22 @@ class Index:
                 if Version.parse(tag[len(artifact) + 1 :]) == wanted:
                     return tag
             raise WeightlineError(f"{artifact}@{text} is not registered; {self.listing()}")
+        from .stages import allowed_stages, parse_stage_tag
+
         held = self.conn.execute("SELECT tag FROM holder WHERE stage = ?", (ref,)).fetchone()
         if held:
             return held[0]
-        assigned = self.conn.execute(  # a stage tag: the version it was put on
-            "SELECT s.version_tag FROM stage_tag s JOIN tag t ON t.name = s.tag "
-            "WHERE s.tag = ? AND t.skipped IS NULL",
-            (ref,),
-        ).fetchone()
-        if assigned:
-            return assigned[0]
+        if ref in allowed_stages(self.settings.root):
+            raise WeightlineError(f"no version is in {ref} yet; {self.listing()}")
+        if parse_stage_tag(ref, artifact):
+            assigned = self.conn.execute(  # a stage tag: the version it was put on
+                "SELECT s.version_tag FROM stage_tag s JOIN tag t ON t.name = s.tag "
+                "WHERE s.tag = ? AND t.skipped IS NULL",
+                (ref,),
+            ).fetchone()
+            if assigned:
+                return assigned[0]
+            raise WeightlineError(f"there is no stage tag {ref}; {self.listing()}")
         raise WeightlineError(
             f"{ref!r} is not a version or a stage held now: name one exactly "
             f"('latest' is never a target); {self.listing()}"

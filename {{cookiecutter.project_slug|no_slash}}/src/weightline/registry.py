@@ -20,45 +20,17 @@ from .settings import Settings
 from .tags import RegisteredVersion, registered_versions, registration_message, version_tag
 
 
-def listing(versions: list[RegisteredVersion]) -> str:
-    return ", ".join(str(v.version) for v in versions) or "none yet"
-
-
 def resolve(settings: Settings, ref: str) -> RegisteredVersion:
     """The version a reference names, exactly; anything vague is refused with what exists.
 
     A reference is `v1.2.0`, `model@v1.2.0`, a stage (`production`: the version holding it) or a
-    stage tag (`model#production#7`: the version that tag assigned). "latest" is never one.
+    stage tag (`model#production#7`: the version that tag assigned). "latest" is never one. The
+    index (brought up to date with git first) answers, so every command resolves alike.
     """
-    from .stages import allowed_stages, holders, parse_stage_tag, stage_events
+    from .index import open_index
 
-    versions = registered_versions(settings.root, settings.artifact)
-    text = ref.removeprefix(f"{settings.artifact}@")
-    if is_version(text):
-        wanted = Version.parse(text)
-        for version in versions:
-            if version.version == wanted:
-                return version
-        raise WeightlineError(
-            f"{settings.artifact}@{text} is not registered; versions: {listing(versions)}"
-        )
-    events = stage_events(settings.root, settings.artifact, versions, warn=False)
-    held = holders(events)
-    if ref in allowed_stages(settings.root):
-        if ref not in held:
-            raise WeightlineError(f"no version is in {ref} yet; versions: {listing(versions)}")
-        return held[ref].version
-    if parse_stage_tag(ref, settings.artifact):
-        for event in events:
-            if event.tag.name == ref:
-                return event.version
-        raise WeightlineError(f"there is no stage tag {ref}")
-    stages = ", ".join(f"{stage}={event.version.version}" for stage, event in sorted(held.items()))
-    raise WeightlineError(
-        f"{ref!r} is not a version or a stage: name one exactly, e.g. "
-        f"{versions[-1].version if versions else 'v1.0.0'} ('latest' is never a target). "
-        f"Versions: {listing(versions)}. Stages: {stages or 'none assigned'}"
-    )
+    with open_index(settings) as index:
+        return index.resolve(ref)
 
 
 def manifest_text(settings: Settings, commit: str) -> str:
