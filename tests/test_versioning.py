@@ -87,6 +87,11 @@ def test_seed_story(project: Project, tmp_path: Path):
 
     project.git("checkout", "--quiet", "main")
     project.dvc("pull")
+    (project.path / "README.md").write_text("# local notes, not committed\n")
+    refused = weightline(project, "checkout", "v1.1.0", check=False)
+    assert refused.returncode == 1 and "uncommitted changes (README.md)" in refused.stderr
+    assert project.git("rev-parse", "--abbrev-ref", "HEAD") == "main"
+    project.git("checkout", "--", "README.md")
     out = weightline(project, "checkout", "v1.1.0").stdout
     assert "model@v1.1.0" in out
     assert sha256(project.weights) == version_summary(project, "model@v1.1.0")["weights_sha256"]
