@@ -570,19 +570,14 @@ def forget(conn: sqlite3.Connection, names: Iterable[str]) -> None:
 
 
 def hold(events: list[tuple[int, str, str, bool, str]]) -> dict[str, tuple[str, str]]:
-    """stage -> (version tag, event tag) held now, as stages.holders() computes it.
+    """stage -> (version tag, event tag) held now, by the rule of stages.holding().
 
-    `events` are (number, event tag, stage, assigned, version tag), sorted by number. A stage is
-    held through the newest assignment among versions whose last event for it is an assignment.
+    `events` are (number, event tag, stage, assigned, version tag), sorted by number.
     """
-    last: dict[tuple[str, str], tuple[int, str, str, bool, str]] = {}
-    for event in events:
-        last[(event[2], event[4])] = event
-    held: dict[str, tuple[int, str, str, bool, str]] = {}
-    for event in last.values():
-        if event[3] and (event[2] not in held or event[0] > held[event[2]][0]):
-            held[event[2]] = event
-    return {stage: (event[4], event[1]) for stage, event in held.items()}
+    from .stages import holding
+
+    positions = holding([(stage, version, assigned) for _, _, stage, assigned, version in events])
+    return {stage: (events[i][4], events[i][1]) for stage, i in positions.items()}
 
 
 def resolve_all(conn: sqlite3.Connection, artifact: str) -> None:

@@ -14,7 +14,7 @@ from .errors import WeightlineError
 from .index import remember
 from .registry import exclusive, resolve
 from .settings import Settings
-from .stages import StageEvent, allowed_stages, holders, next_number, stage_events
+from .stages import StageEvent, active, allowed_stages, holders, next_number, stage_events
 from .tags import RegisteredVersion, registered_versions
 
 
@@ -29,11 +29,8 @@ class History:
 
     def active(self, stage: str) -> list[StageEvent]:
         """Versions whose last event for `stage` is an assignment, newest assignment first."""
-        last: dict[str, StageEvent] = {}
-        for event in self.events:
-            if event.stage == stage:
-                last[event.version.name] = event
-        return sorted((e for e in last.values() if e.assigned), key=lambda e: -e.number)
+        rows = [(e.stage, e.version.name, e.assigned) for e in self.events]
+        return [self.events[position] for position in active(rows).get(stage, [])]
 
     def has_been(self, version: RegisteredVersion, stage: str) -> bool:
         return any(e.assigned and e.stage == stage and e.version == version for e in self.events)

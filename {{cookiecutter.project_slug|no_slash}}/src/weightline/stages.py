@@ -9,6 +9,7 @@ unassignment the stage falls back to the previous holder, as GTO computes it.
 
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,16 +77,33 @@ def stage_events(
     return sorted(events, key=lambda e: e.number)
 
 
+def active(events: Sequence[tuple[str, str, bool]]) -> dict[str, list[int]]:
+    """The rule, on (stage, version, assigned) in order: stage -> the positions of the
+    assignments through which versions are in it now (their last event for it), newest first.
+
+    The newest holds the stage; the next is where an unassignment or a rollback falls back to.
+    The index applies the same function to its own rows.
+    """
+    last: dict[tuple[str, str], int] = {}
+    for position, (stage, version, _) in enumerate(events):
+        last[(stage, version)] = position
+    found: dict[str, list[int]] = {}
+    for position in sorted(last.values(), reverse=True):
+        stage, _, assigned = events[position]
+        if assigned:
+            found.setdefault(stage, []).append(position)
+    return found
+
+
+def holding(events: Sequence[tuple[str, str, bool]]) -> dict[str, int]:
+    """stage -> the position of the assignment that holds it now (see `active`)."""
+    return {stage: positions[0] for stage, positions in active(events).items()}
+
+
 def holders(events: list[StageEvent]) -> dict[str, StageEvent]:
     """The assignment through which each stage is held now (stages held by nobody are absent)."""
-    last: dict[tuple[str, str], StageEvent] = {}
-    for event in events:
-        last[(event.stage, event.version.name)] = event
-    held: dict[str, StageEvent] = {}
-    for event in last.values():
-        if event.assigned and (event.stage not in held or event.number > held[event.stage].number):
-            held[event.stage] = event
-    return held
+    positions = holding([(e.stage, e.version.name, e.assigned) for e in events])
+    return {stage: events[position] for stage, position in positions.items()}
 
 
 def next_number(root: Path, artifact: str) -> int:
