@@ -114,26 +114,16 @@ def metric_rows(recorded: dict, reproduced: dict) -> list[dict]:
 
 def explain(recorded: dict, reproduced: dict) -> dict:
     """What differs between the recorded run and this one that could change the weights."""
-    from .drift import environment_changes
+    from .compare import diff
 
-    differences: dict[str, list[str]] = {}
-    env = environment_changes(
-        recorded.get("environment") or {}, reproduced.get("environment") or {}
-    )
-    differences["environment"] = [f"{c['name']}: {c['old']} -> {c['new']}" for c in env]
-    before = {i["path"]: i["md5"] for i in recorded.get("data", {}).get("inputs", [])}
-    after = {i["path"]: i["md5"] for i in reproduced.get("data", {}).get("inputs", [])}
-    differences["data"] = [
-        f"{p}: {before.get(p)} -> {after.get(p)}"
-        for p in sorted(before.keys() | after.keys())
-        if before.get(p) != after.get(p)
-    ]
-    differences["config"] = (
-        ["the resolved configuration differs"]
-        if recorded.get("config") != reproduced.get("config")
-        else []
-    )
-    return differences
+    found = diff(recorded, reproduced)
+    return {
+        "environment": [
+            f"{c['name']}: {c['old']} -> {c['new']}" for c in found["drift"]["environment"]
+        ],
+        "data": [f"{c['path']}: {c['old']} -> {c['new']}" for c in found["data"]],
+        "config": [f"{c['key']}: {c['old']} -> {c['new']}" for c in found["config"]],
+    }
 
 
 def verdict(same_bytes: bool, metrics: list[dict]) -> str:
