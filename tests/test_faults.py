@@ -315,6 +315,17 @@ def test_kill_9_during_register_then_the_next_run_recovers(released: Project):
     assert not list((released.path / ".git").rglob("*.lock"))
 
 
+def test_a_rwlock_left_half_written_by_a_killed_dvc_call_is_set_aside(released: Project):
+    """DVC rewrites .dvc/tmp/rwlock in place; a kill -9 mid-write left `{"read": {"` behind."""
+    rwlock = released.path / ".dvc/tmp/rwlock"
+    rwlock.write_text('{"read": {"')
+    assert released.dvc("status", check=False).returncode != 0  # DVC alone is stuck
+    done = weightline(released, "verify", "v1.0.0")
+    assert "moved it to rwlock.damaged" in done.stderr
+    assert (released.path / ".dvc/tmp/rwlock.damaged").read_text() == '{"read": {"'
+    assert released.dvc("status", check=False).returncode == 0
+
+
 def test_kill_9_during_the_manifest_stage_leaves_no_half_written_file(released: Project):
     manifest = released.path / "models/manifest.json"
     good = manifest.read_bytes()

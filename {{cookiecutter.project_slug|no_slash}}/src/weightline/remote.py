@@ -3,7 +3,9 @@
 Imported lazily by the commands that need it: importing DVC costs about half a second.
 """
 
+import json
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,8 +20,40 @@ def repository(root: Path) -> Iterator:
     from dvc.repo import Repo
 
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+    _set_aside_a_damaged_rwlock(root / ".dvc" / "tmp" / "rwlock")
     with Repo(str(root)) as repo:
         yield repo
+
+
+def _unreadable(path: Path) -> bool:
+    try:
+        json.loads(path.read_bytes())
+    except FileNotFoundError:
+        return False
+    except ValueError:
+        return True
+    return False
+
+
+def _set_aside_a_damaged_rwlock(path: Path) -> None:
+    """Let DVC work again after a DVC call was killed while it rewrote `.dvc/tmp/rwlock`.
+
+    DVC rewrites that file in place, so a kill -9 at the wrong moment leaves it unreadable and every
+    later DVC command fails. It only records which running DVC calls hold which outputs; DVC's own
+    advice is to remove it. We move it aside (kept for a look) under DVC's guard for that file.
+    """
+    if not _unreadable(path):
+        return
+    from dvc.lock import make_lock
+
+    with make_lock(str(path.with_name("rwlock.lock")), tmp_dir=str(path.parent)):
+        if _unreadable(path):
+            path.replace(path.with_name("rwlock.damaged"))
+            print(
+                f"weightline: {path} was unreadable (a DVC command was killed while writing it);"
+                " moved it to rwlock.damaged",
+                file=sys.stderr,
+            )
 
 
 def status(root: Path, targets: list[str] | None = None) -> dict:
