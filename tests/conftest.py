@@ -33,14 +33,21 @@ def baked(cookies, tmp_path: Path) -> Project:
     return bake(cookies, tmp_path)
 
 
-@pytest.fixture
-def released(cookies, tmp_path: Path) -> Project:
+@pytest.fixture(scope="module")
+def released_once(cookies_session, tmp_path_factory: pytest.TempPathFactory) -> Project:
     """v1.0.0 trained, registered, pushed (weights, then tag) to a directory remote and origin."""
-    project = bake(cookies, tmp_path)
+    where = tmp_path_factory.mktemp("released")
+    project = bake(cookies_session, where)
     train_and_commit(project, "Train the first model")
-    add_origin(project, tmp_path)
+    add_origin(project, where)
     weightline(project, "push")
     return project
+
+
+@pytest.fixture
+def released(released_once: Project, tmp_path: Path) -> Project:
+    """A copy of `released_once` of the test's own: training once per module is enough."""
+    return released_once.copy(tmp_path / "project")
 
 
 @pytest.fixture(scope="module")

@@ -76,7 +76,7 @@ class Project:
         return self.git("rev-parse", "HEAD")
 
     def copy(self, destination: Path) -> "Project":
-        """An independent copy (repo, DVC cache, directory remote and all) of a baked project.
+        """An independent copy (repo, DVC cache, directory remote, git origin) of a project.
 
         One bake can then serve many tests without one test's push showing up in another's remote.
         """
@@ -89,6 +89,11 @@ class Project:
                 shutil.copytree(remote, context["dvc_remote"])
         copy = Project(destination, context)
         copy.dvc("remote", "modify", "--local", "storage", "url", context["dvc_remote"])
+        origin = copy.git("remote", "get-url", "origin", check=False)
+        if origin and Path(origin).is_dir():
+            moved = destination.parent / f"{destination.name}-origin.git"
+            shutil.copytree(origin, moved, symlinks=True)
+            copy.git("remote", "set-url", "origin", str(moved))
         return copy
 
 

@@ -344,17 +344,6 @@ def test_kill_9_during_the_manifest_stage_leaves_no_half_written_file(released: 
 # --- hostile input -------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def shared(cookies_session, tmp_path_factory) -> Project:
-    """One released project for the checks that must leave it unchanged anyway."""
-    where = tmp_path_factory.mktemp("hostile")
-    project = bake(cookies_session, where)
-    train_and_commit(project, "Train")
-    add_origin(project, where)
-    weightline(project, "push")
-    return project
-
-
 @pytest.mark.parametrize(
     ("args", "says"),
     [
@@ -371,12 +360,14 @@ def shared(cookies_session, tmp_path_factory) -> Project:
         (["resolve", "model#production#1"], "there is no stage tag"),
     ],
 )
-def test_hostile_arguments_are_refused(shared: Project, args, says):
-    before = (tags(shared), shared.git("status", "--porcelain"))
-    done = weightline(shared, *args, check=False)
+def test_hostile_arguments_are_refused(released_once: Project, args, says):
+    """Refusals change nothing, so one project serves every case."""
+    project = released_once
+    before = (tags(project), project.git("status", "--porcelain"))
+    done = weightline(project, *args, check=False)
     expect_refusal(done, says)
-    assert not (shared.path / "pwned").exists()
-    assert (tags(shared), shared.git("status", "--porcelain")) == before
+    assert not (project.path / "pwned").exists()
+    assert (tags(project), project.git("status", "--porcelain")) == before
 
 
 def test_hostile_files_for_predict(released: Project, tmp_path):
