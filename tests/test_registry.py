@@ -447,6 +447,9 @@ def test_drift_refuses_unusable_samples(history: Project, tmp_path: Path):
     )
     assert "does not exist" in refused(history, "drift", "v1.0.0", "--data", "nope.csv")
     assert "is not a file" in refused(history, "drift", "v1.0.0", "--data", str(tmp_path))
+    header_only = tmp_path / "header_only.csv"
+    raw.head(0).to_csv(header_only, index=False)
+    assert "has no rows" in refused(history, "drift", "v1.0.0", "--data", str(header_only))
     binary = tmp_path / "binary.csv"
     binary.write_bytes(b"\x00\xff\xfe\n" * 100)
     refused(history, "drift", "v1.0.0", "--data", str(binary))  # whichever way, said clearly

@@ -101,12 +101,13 @@ def cmd_drift(args: argparse.Namespace) -> None:
 
     from . import drift
     from .index import open_index
+    from .loading import read_frame
 
     settings = project.load()
     with open_index(settings) as index:
         tag = index.version_tag(args.ref)
         manifest = index.manifest(tag)
-    sample = drift.read_sample(Path(args.data))
+    sample = read_frame(Path(args.data))
     report = drift.sample_drift(manifest, sample, args.threshold)
     if args.json:
         print(json.dumps({"version": tag, "data": args.data, **report}, indent=2))
@@ -195,7 +196,11 @@ def add_commands(add: Callable) -> None:
 
     drift = add("drift", cmd_drift, "compare a data sample with a version's training data")
     drift.add_argument("ref", help="vX.Y.Z, <artifact>@vX.Y.Z or a stage (production)")
-    drift.add_argument("--data", required=True, help="a CSV file with the model's input columns")
+    drift.add_argument(
+        "--data",
+        required=True,
+        help="rows with the model's input columns: .csv, .parquet or .json (records)",
+    )
     drift.add_argument(
         "--threshold", type=float, default=0.2, help="PSI above which a feature moved"
     )

@@ -16,7 +16,6 @@ The mean shift is in units of the older standard deviation: it says which way, a
 
 import math
 from itertools import pairwise
-from pathlib import Path
 
 from .errors import WeightlineError
 
@@ -238,21 +237,6 @@ def drift_lines(report: dict) -> list[str]:
 # ---- a sample of production data against a version's training data ---------------------------
 
 
-def read_sample(path: Path):
-    """A CSV file as a DataFrame, or a clear error."""
-    import pandas as pd
-
-    if not path.is_file():
-        raise WeightlineError(f"{path} does not exist or is not a file: give a CSV sample")
-    try:
-        frame = pd.read_csv(path)
-    except (ValueError, OSError, UnicodeDecodeError) as error:
-        raise WeightlineError(f"cannot read {path} as CSV ({error}): give a CSV file") from None
-    if frame.empty:
-        raise WeightlineError(f"{path} has no rows: give a sample with data")
-    return frame
-
-
 def sample_drift(manifest: dict, frame, threshold: float = PSI_THRESHOLD) -> dict:
     """Each training feature of a version against the same column of a sample (counted bins)."""
     import numpy as np
@@ -267,7 +251,7 @@ def sample_drift(manifest: dict, frame, threshold: float = PSI_THRESHOLD) -> dic
         shown = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
         raise WeightlineError(
             f"the sample lacks {len(missing)} of the model's input column(s): {shown}; "
-            "give a CSV with the same column names as the training data"
+            "give a file with the same column names as the training data"
         )
     rows = []
     for name, old in features.items():

@@ -72,21 +72,26 @@ def load_model(ref: str, root: Path | None = None) -> LoadedModel:
 
 
 def read_frame(path: Path) -> pd.DataFrame:
-    """A CSV, Parquet or JSON (records) file as a frame, or a clear error."""
+    """Rows to predict on or check for drift: CSV, Parquet or JSON (records), or a clear error."""
+    if not path.is_file():
+        raise WeightlineError(
+            f"{path} does not exist or is not a file: give a .csv, .parquet or .json (records) file"
+        )
     readers = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".json": _read_json}
     reader = readers.get(path.suffix.lower())
     if reader is None:
         raise WeightlineError(f"{path}: use a .csv, .parquet or .json (records) file")
-    if not path.exists():
-        raise WeightlineError(f"{path} does not exist")
     try:
-        return reader(path)
+        frame = reader(path)
     except UnicodeDecodeError as error:
         raise WeightlineError(
             f"{path} is not UTF-8 text ({error.reason}): re-save it as UTF-8"
         ) from None
     except (ValueError, ImportError, OSError) as error:
         raise WeightlineError(f"cannot read {path}: {str(error).splitlines()[0]}") from None
+    if frame.empty:
+        raise WeightlineError(f"{path} has no rows: give a file with data")
+    return frame
 
 
 def _read_json(path: Path) -> pd.DataFrame:
