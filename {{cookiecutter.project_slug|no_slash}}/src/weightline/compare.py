@@ -15,14 +15,20 @@ def changes(old: dict, new: dict) -> list[dict]:
     ]
 
 
-def diff(old: dict, new: dict) -> dict:
-    metrics = []
-    for name in sorted(old["metrics"].keys() | new["metrics"].keys()):
-        a, b = old["metrics"].get(name), new["metrics"].get(name)
-        delta = (
-            round(b - a, 6) if isinstance(a, int | float) and isinstance(b, int | float) else None
+def metric_changes(old: dict, new: dict) -> list[dict]:
+    """Every metric of either run with both values and, where both are numbers, the change."""
+    rows = []
+    for name in sorted(old.keys() | new.keys()):
+        a, b = old.get(name), new.get(name)
+        numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (a, b))
+        rows.append(
+            {"name": name, "old": a, "new": b, "delta": round(b - a, 9) if numbers else None}
         )
-        metrics.append({"name": name, "old": a, "new": b, "delta": delta})
+    return rows
+
+
+def diff(old: dict, new: dict) -> dict:
+    """What `weightline diff` shows: two versions' manifests compared section by section."""
 
     def md5(manifest: dict, path: str) -> str | None:
         data = manifest["data"]
@@ -37,7 +43,7 @@ def diff(old: dict, new: dict) -> dict:
             {"path": path, "old": md5(old, path), "new": md5(new, path)}
             for path in data_changes(old, new)
         ],
-        "metrics": metrics,
+        "metrics": metric_changes(old["metrics"], new["metrics"]),
         "signature": {
             "changed": old_signature != new_signature,
             "breaking": breaking_changes(old_signature, new_signature),

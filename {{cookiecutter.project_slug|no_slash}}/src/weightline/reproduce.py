@@ -97,19 +97,13 @@ def prepare_dvc(root: Path, tree: Path, env: dict) -> None:
 
 
 def metric_rows(recorded: dict, reproduced: dict) -> list[dict]:
-    rows = []
-    for name in sorted(recorded.keys() | reproduced.keys()):
-        a, b = recorded.get(name), reproduced.get(name)
-        numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (a, b))
-        rows.append(
-            {
-                "name": name,
-                "recorded": a,
-                "reproduced": b,
-                "delta": round(b - a, 9) if numbers else None,
-            }
-        )
-    return rows
+    """The metrics' changes (as `weightline diff` finds them), labelled for a reproduction."""
+    from .compare import metric_changes
+
+    return [
+        {"name": m["name"], "recorded": m["old"], "reproduced": m["new"], "delta": m["delta"]}
+        for m in metric_changes(recorded, reproduced)
+    ]
 
 
 def explain(recorded: dict, reproduced: dict) -> dict:
