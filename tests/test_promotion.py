@@ -24,10 +24,14 @@ def our_holders(project: Project) -> dict[str, str]:
 
 
 def assert_agree(project: Project) -> dict[str, str]:
-    """`gto show model#<stage>` and `weightline stages` name the same version for each stage."""
+    """`gto show model#<stage>`, `weightline stages` and `weightline ls` agree on each stage."""
     ours = our_holders(project)
     for stage in ("staging", "production", "archived"):
         assert gto_holder(project, stage) == ours.get(stage), (stage, ours)
+    listed = json.loads(weightline(project, "ls", "--json").stdout)
+    for row in listed:
+        held = sorted(stage for stage, version in ours.items() if version == row["version"])
+        assert row["stage"] == ",".join(held), (row, ours)
     return ours
 
 

@@ -62,8 +62,8 @@ def cmd_ls(args: argparse.Namespace) -> None:
     with open_index(project.load()) as index:
         versions, held = index.registered_versions(), index.stage_holders()
     stages: dict[str, list[str]] = {}
-    for stage, event in held.items():
-        stages.setdefault(event.version, []).append(stage)
+    for stage, version in held.items():
+        stages.setdefault(version, []).append(stage)
     rows = [
         {
             "version": str(v.version),

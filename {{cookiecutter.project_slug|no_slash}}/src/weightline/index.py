@@ -143,22 +143,6 @@ class Update:
         self.listed = listed  # False when a stat() of git's ref storage showed nothing changed
 
 
-class StageRow:
-    """One stage event as the index holds it; `version` is the version's tag (model@v1.2.0)."""
-
-    __slots__ = (
-        "action", "assigned", "at", "by", "from_version", "gate", "number", "reason", "stage",
-        "tag", "version",
-    )  # fmt: skip
-
-    def __init__(self, **fields: object) -> None:
-        for name in self.__slots__:
-            setattr(self, name, fields[name])
-
-    def __repr__(self) -> str:
-        return f"StageRow({self.tag} -> {self.version})"
-
-
 def list_refs(root: Path, artifact: str) -> bytes:
     """The artifact's version and stage tags as `git for-each-ref` prints them (compared whole).
 
@@ -903,34 +887,9 @@ class Index:
                 )
         return found
 
-    def stage_rows(self) -> list[StageRow]:
-        """Counted stage events, in order (N)."""
-        found = []
-        for row in self.rows("SELECT * FROM stage_events ORDER BY number, tag"):
-            found.append(
-                StageRow(
-                    number=row["number"],
-                    stage=row["stage"],
-                    assigned=bool(row["assigned"]),
-                    action=row["action"],
-                    version=f"{self.settings.artifact}@{row['version']}",
-                    tag=row["tag"],
-                    at=row["at"],
-                    by=row["by"],
-                    reason=row["reason"],
-                    from_version=row["from_version"],
-                    gate=json.loads(row["gate"]) if row["gate"] else None,
-                )
-            )
-        return found
-
-    def stage_holders(self) -> dict[str, StageRow]:
-        """stage -> the event through which it is held now (stages held by nobody are absent)."""
-        events = {e.tag: e for e in self.stage_rows()}
-        return {
-            stage: events[event]
-            for stage, event in self.conn.execute("SELECT stage, event FROM holder ORDER BY stage")
-        }
+    def stage_holders(self) -> dict[str, str]:
+        """stage -> the tag of the version that holds it now (stages held by nobody are absent)."""
+        return dict(self.conn.execute("SELECT stage, tag FROM holder ORDER BY stage"))
 
     def stage_events(self) -> list:
         """The events as stages.StageEvent (what stages.holders() and stages_of() take)."""
