@@ -342,7 +342,7 @@ index = open_index(s)
 versions = registered_versions(s.root, s.artifact)
 theirs = holders(stage_events(s.root, s.artifact, versions, warn=False))
 print(json.dumps({
-    "ours": {stage: row.version for stage, row in index.stage_holders().items()},
+    "ours": index.stage_holders(),
     "theirs": {stage: event.version.name for stage, event in theirs.items()},
     "events": {stage: e.version.name for stage, e in holders(index.stage_events()).items()},
     "index_versions": [
