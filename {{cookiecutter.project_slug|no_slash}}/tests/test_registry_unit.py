@@ -9,7 +9,8 @@ import pytest
 
 from weightline import drift, summary
 from weightline.errors import WeightlineError
-from weightline.index import SCHEMA, hold, parse_tag_object
+from weightline.gitrefs import parse_tag_object
+from weightline.index import SCHEMA, hold
 from weightline.query import Query, compile_query, parse_sort, parse_time, parse_where, split_and
 from weightline.reproduce import metric_rows, verdict
 
