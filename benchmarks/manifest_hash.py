@@ -11,17 +11,13 @@ import argparse
 import hashlib
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-TEMPLATE = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(TEMPLATE / "{{cookiecutter.project_slug|no_slash}}" / "src"))
-
-from weightline import manifest  # noqa: E402  (the template's own source, no Jinja in it)
-from weightline.dvclock import Entry  # noqa: E402
-from weightline.settings import Settings  # noqa: E402
+from weightline.dvc.lock import Entry
+from weightline.ops import manifest
+from weightline.settings import Settings
 
 
 def write_weights(path: Path, size_mib: int) -> str:

@@ -27,12 +27,11 @@ import tempfile
 import time
 from pathlib import Path
 
-TEMPLATE = Path(__file__).resolve().parents[1]
-SRC = TEMPLATE / "{{cookiecutter.project_slug|no_slash}}" / "src"
-sys.path.insert(0, str(SRC))
+from weightline.domain.semver import Version
+from weightline.domain.tags import registration_message
 
-from weightline.semver import Version  # noqa: E402  (the template's own source, no Jinja in it)
-from weightline.tags import registration_message  # noqa: E402
+TEMPLATE = Path(__file__).resolve().parents[1]
+SRC = TEMPLATE / "src"
 
 FEATURES = [
     f"{kind}_{name}"

@@ -1,7 +1,9 @@
 """`make demo`: bake the default project into build/demo, install it, train, commit, register, push.
 
-Everything runs offline except `pip install` (package registries only). build/demo is replaced on
-each run, with the directory remote next to it.
+Everything runs offline except `pip install` (package registries only). The project installs
+weightline from a package index on 127.0.0.1 that serves the wheel built from this checkout
+(scripts/package_index.py). build/demo is replaced on each run, with the directory remote next
+to it.
 """
 
 import argparse
@@ -11,6 +13,8 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from package_index import build_wheel, serving
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 
@@ -46,7 +50,10 @@ def main() -> None:
     baked.rename(demo)
     staging.rmdir()
 
-    step("install it", ["make", "setup"], cwd=demo, env=env)
+    wheel = build_wheel(build / "dist")
+    print(f"\n==> built {wheel.name}; serving it on a package index on 127.0.0.1")
+    with serving(wheel.parent) as index:
+        step("install it", ["make", "setup", f"PIP_INDEX_URL={index}"], cwd=demo, env=env)
     env["PATH"] = f"{demo / '.venv/bin'}{os.pathsep}{env['PATH']}"
     print(step("train", ["dvc", "repro"], cwd=demo, env=env))
     step("stage", ["git", "add", "--all"], cwd=demo, env=env)

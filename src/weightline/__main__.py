@@ -1,0 +1,5 @@
+import sys
+
+from weightline.cli import main
+
+sys.exit(main())

@@ -1,0 +1,218 @@
+"""Subcommands that treat the registry as a database: query, sql, drift, report, reproduce.
+
+Each reads the SQLite index (brought up to date from git tags first); none writes to git.
+"""
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from weightline import settings as project
+from weightline.errors import WeightlineError
+
+FIELD_HELP = "metrics.<name>, config.<dotted.key> or data.<path>"
+VIEW_HELP = """\
+views (one row per ...):
+  versions(version, tag, ordinal, major, minor, patch, prerelease, commit_id, created,
+           created_epoch, author, email, bump, reason, weights_sha256, weights_md5, weights_size,
+           trained_by, trained_email, host, started, ended, duration_s, python, platform,
+           environment, training_rows, stages)        ... registered version
+  metrics(version, name, value)                      ... numeric metric of a version
+  params(version, key, value, number)                ... resolved config value (dotted key)
+  data(version, path, role, md5, size, nfiles, rows) ... data input or the hold-out set
+  stage_events(number, stage, action, assigned, version, tag, at, at_epoch, by, reason,
+               from_version, gate)                   ... stage assignment or unassignment
+  stages(stage, version, number, since)              ... stage held now
+  skipped(tag, reason)                               ... tag left out, and why
+`ordinal` orders versions as SemVer does; `environment` and `gate` are JSON (json_extract)."""
+
+
+def emit(rows: list[dict], columns: Sequence[str], fmt: str, empty: str) -> None:
+    """Rows as an aligned table, JSON or CSV on stdout."""
+    import csv
+    import json
+
+    if fmt == "json":
+        print(json.dumps(rows, indent=2, default=str))
+    elif fmt == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(columns), extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    elif rows:
+        from weightline.cli.main import table
+
+        print(
+            table(
+                [{c: "" if r.get(c) is None else r.get(c) for c in columns} for r in rows], columns
+            )
+        )
+    else:
+        print(empty)
+
+
+def output_format(args: argparse.Namespace) -> str:
+    return "json" if args.json else "csv" if args.csv else "table"
+
+
+def cmd_query(args: argparse.Namespace) -> None:
+    import time
+
+    from weightline.store import query as q
+    from weightline.store.index import open_index
+
+    now = time.time()
+    sort, descending = q.parse_sort(args.sort)
+    spec = q.Query(
+        conditions=tuple(c for text in args.where for c in q.parse_where(text)),
+        author=args.author,
+        since=q.parse_time(args.since, now) if args.since else None,
+        until=q.parse_time(args.until, now, end=True) if args.until else None,
+        stage=args.stage,
+        sort=sort,
+        descending=descending,
+        limit=args.limit,
+    )
+    if args.limit is not None and args.limit < 1:
+        raise WeightlineError("--limit must be at least 1")
+    settings = project.load()
+    with open_index(settings) as index:
+        rows = q.run(index.conn, spec, settings.key_metrics)
+    fmt = output_format(args)
+    if fmt == "json":
+        emit(rows, [], fmt, "")
+        return
+    columns = q.columns(spec, rows, settings.key_metrics)
+    emit([q.flat(r, short=fmt == "table") for r in rows], columns, fmt, "no version matches")
+
+
+def cmd_sql(args: argparse.Namespace) -> None:
+    from weightline.store.index import open_index, path_of
+    from weightline.store.query import run_sql
+
+    settings = project.load()
+    open_index(settings).close()  # up to date first; then a separate read-only connection
+    names, rows = run_sql(path_of(settings), args.statement)
+    emit([dict(zip(names, r, strict=True)) for r in rows], names, output_format(args), "(no rows)")
+
+
+def cmd_drift(args: argparse.Namespace) -> None:
+    import json
+
+    from weightline.domain import drift
+    from weightline.ops.loading import read_frame
+    from weightline.store.index import open_index
+
+    settings = project.load()
+    with open_index(settings) as index:
+        tag = index.version_tag(args.ref)
+        manifest = index.manifest(tag)
+    sample = read_frame(Path(args.data))
+    report = drift.sample_drift(manifest, sample, args.threshold)
+    if args.json:
+        print(json.dumps({"version": tag, "data": args.data, **report}, indent=2))
+    else:
+        print(f"{args.data} against the training data of {tag}")
+        print("\n".join(drift.sample_lines(report)))
+    if args.check and report["moved"]:
+        raise WeightlineError(
+            f"{len(report['moved'])} feature(s) moved beyond PSI {args.threshold}: "
+            f"{', '.join(report['moved'])}"
+        )
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    from weightline.ops.report import render
+    from weightline.store.index import open_index
+
+    settings = project.load()
+    with open_index(settings) as index:
+        page = render(index, settings)
+    output = Path(args.output)
+    from weightline.store.files import write_atomic
+
+    write_atomic(output, page)
+    print(f"wrote {output} ({len(page) // 1024} KiB): open it in a browser, no server needed")
+
+
+def cmd_reproduce(args: argparse.Namespace) -> None:
+    import json
+
+    from weightline.ops.reproduce import reproduce
+    from weightline.store.index import open_index
+
+    settings = project.load()
+    with open_index(settings) as index:
+        tag = index.version_tag(args.ref)
+        commit, manifest = index.commit(tag), index.manifest(tag)
+    result = reproduce(settings, tag, commit, manifest)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        print("\n".join(result.lines()))
+    if result.verdict == "differs" and args.check:
+        raise WeightlineError(f"{tag} did not reproduce: see the differences above")
+
+
+def add_commands(add: Callable) -> None:
+    """Register this module's subcommands through cli.build_parser's `add(name, func, help)`."""
+    query = add("query", cmd_query, "find versions: metrics, config, data, author, time, stage")
+    query.formatter_class = argparse.RawDescriptionHelpFormatter
+    query.epilog = (
+        'example: weightline query --where "metrics.accuracy > 0.85" --author alice --since 30d\n'
+        f"--where fields: {FIELD_HELP}; operators = != < <= > >=; "
+        "several --where (or `and`) must all hold.\n"
+        "data.<path> = <md5 or its first 6+ digits> | <version> (the same data as that version)"
+    )
+    query.add_argument(
+        "--where", action="append", default=[], metavar="EXPR", help="e.g. 'config.model.C >= 1'"
+    )
+    query.add_argument("--author", help="tagger or trainer name/email contains this")
+    query.add_argument("--since", help="registered since: 30d, 12h, 2w, 90m or a date")
+    query.add_argument("--until", help="registered before: a date (inclusive) or 30d etc.")
+    query.add_argument("--stage", help="holds this stage now (e.g. production)")
+    query.add_argument(
+        "--sort",
+        default="version",
+        help="version (default), created, author, metrics.<name> or config.<key>; "
+        "descending unless :asc is added",
+    )
+    query.add_argument("--limit", type=int)
+    formats = query.add_mutually_exclusive_group()
+    formats.add_argument("--json", action="store_true")
+    formats.add_argument("--csv", action="store_true")
+
+    sql = add("sql", cmd_sql, "run one read-only SELECT over the registry's views")
+    sql.formatter_class = argparse.RawDescriptionHelpFormatter
+    sql.epilog = (
+        VIEW_HELP
+        + "\nexample: weightline sql \"SELECT version, value FROM metrics WHERE name = 'f1' "
+        'ORDER BY value DESC LIMIT 5"'
+    )
+    sql.add_argument("statement", help="one SELECT or WITH statement")
+    formats = sql.add_mutually_exclusive_group()
+    formats.add_argument("--json", action="store_true")
+    formats.add_argument("--csv", action="store_true")
+
+    drift = add("drift", cmd_drift, "compare a data sample with a version's training data")
+    drift.add_argument("ref", help="vX.Y.Z, <artifact>@vX.Y.Z or a stage (production)")
+    drift.add_argument(
+        "--data",
+        required=True,
+        help="rows with the model's input columns: .csv, .parquet or .json (records)",
+    )
+    drift.add_argument(
+        "--threshold", type=float, default=0.2, help="PSI above which a feature moved"
+    )
+    drift.add_argument("--check", action="store_true", help="exit 1 if any feature moved")
+    drift.add_argument("--json", action="store_true")
+
+    report = add("report", cmd_report, "write one self-contained HTML page about the registry")
+    report.add_argument("-o", "--output", default="registry.html")
+
+    reproduce = add(
+        "reproduce", cmd_reproduce, "retrain a version in a temporary worktree and compare"
+    )
+    reproduce.add_argument("ref", help="vX.Y.Z, <artifact>@vX.Y.Z or a stage")
+    reproduce.add_argument("--check", action="store_true", help="exit 1 unless it reproduces")
+    reproduce.add_argument("--json", action="store_true")

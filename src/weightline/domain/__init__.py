@@ -1,0 +1,1 @@
+"""Pure rules: versions, tags, manifests, signatures, bumps, stages, drift. No I/O."""

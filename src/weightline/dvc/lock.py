@@ -1,0 +1,63 @@
+"""What dvc.lock recorded: MD5, size and file count of every stage's dependencies and outputs."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from weightline.errors import WeightlineError
+
+
+@dataclass(frozen=True)
+class Entry:
+    path: str
+    md5: str
+    size: int
+    nfiles: int | None
+
+
+def parse(text: str, where: str = "dvc.lock") -> dict:
+    try:
+        lock = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise WeightlineError(f"{where} is not valid YAML ({error}): run `dvc repro`") from None
+    if not isinstance(lock, dict) or not isinstance(lock.get("stages"), dict):
+        raise WeightlineError(f"{where} has no stages: run `dvc repro`")
+    return lock
+
+
+def read(root: Path) -> dict:
+    path = root / "dvc.lock"
+    if not path.exists():
+        raise WeightlineError("there is no dvc.lock yet: run `dvc repro` first")
+    return parse(path.read_text())
+
+
+def _entries(lock: dict, kind: str, skip: str | None = None) -> dict[str, Entry]:
+    found = {}
+    for stage in lock["stages"].values():
+        if skip and any(item["path"] == skip for item in stage.get("outs") or []):
+            continue
+        for item in stage.get(kind) or []:
+            if "md5" in item:
+                found[item["path"]] = Entry(
+                    item["path"], item["md5"], int(item.get("size", 0)), item.get("nfiles")
+                )
+    return found
+
+
+def outputs(lock: dict) -> dict[str, Entry]:
+    """Every stage output, by path."""
+    return _entries(lock, "outs")
+
+
+def dependencies(lock: dict, skip_stage_of: str | None = None) -> dict[str, Entry]:
+    """Every stage dependency, by path, leaving out the stage that writes `skip_stage_of`."""
+    return _entries(lock, "deps", skip_stage_of)
+
+
+def output(lock: dict, path: str, where: str = "dvc.lock") -> Entry:
+    entry = outputs(lock).get(path)
+    if entry is None:
+        raise WeightlineError(f"{where} records no output {path!r}: run `dvc repro`")
+    return entry

@@ -1,0 +1,1 @@
+"""What each verb does, composed from the domain rules, the stores and DVC."""

@@ -1,0 +1,1 @@
+"""Where the registry lives: git, its refs and tags, the SQLite index, files."""

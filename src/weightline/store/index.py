@@ -1,0 +1,747 @@
+"""The registry as a database: a SQLite index of versions and stage events, derived from git.
+
+Annotated tags and the manifests at their commits are the truth; `.weightline/index.sqlite` is a
+cache of them that answers queries at tens of thousands of versions. One `git for-each-ref` lists
+the artifact's tags (skipped when a stat() of git's ref storage shows nothing changed); only tags
+whose object id the index has not seen are read, all through one `git cat-file --batch` (tag
+objects, then manifest blobs), in one transaction. Deleting the file loses nothing; a file from
+an older schema, for another artifact, or damaged, is rebuilt from scratch.
+
+Tags that make no version (lightweight, not SemVer, a second version on one commit, a commit
+without a manifest, a manifest of another artifact, a stage tag on an unversioned commit) are
+skipped with one warning when first seen, and stay listed in the `skipped` view.
+"""
+
+import json
+import os
+import re
+import sqlite3
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+from weightline.errors import WeightlineError
+from weightline.settings import Settings
+from weightline.store.gitrefs import (
+    Batch,
+    Ref,
+    TagObject,
+    list_refs,
+    parse_refs,
+    refs_state,
+    tag_object,
+)
+
+# Imported where used, to keep a warm `weightline query` close to a bare `git for-each-ref`:
+# fcntl, zlib, .semver, .tags and the rest of weightline (only when the index changes or a
+# manifest is read). gitrefs.py does the same for what it needs from git.
+
+SCHEMA_VERSION = 2  # raise on any change to SCHEMA: older files are rebuilt
+INDEX_PATH = ".weightline/index.sqlite"
+
+SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value NOT NULL);
+CREATE TABLE tag (
+    name TEXT PRIMARY KEY,   -- without refs/tags/
+    object_id TEXT NOT NULL, -- what for-each-ref reports: the cache key
+    kind TEXT NOT NULL,      -- version, stage or other
+    commit_id TEXT,
+    fault TEXT,              -- why the tag cannot count, known from the tag alone
+    skipped TEXT,            -- the fault, or a reason that depends on other tags
+    warned TEXT              -- the reason already warned about
+);
+CREATE TABLE version (
+    tag TEXT PRIMARY KEY, version TEXT NOT NULL, major INTEGER, minor INTEGER, patch INTEGER,
+    prerelease TEXT, ordinal INTEGER, commit_id TEXT NOT NULL, author TEXT, email TEXT,
+    created TEXT, created_epoch INTEGER, message TEXT, summary TEXT, bump TEXT, reason TEXT,
+    weights_sha256 TEXT, weights_md5 TEXT, weights_size INTEGER, trained_by TEXT,
+    trained_email TEXT, host TEXT, started TEXT, ended TEXT, duration_s REAL, python TEXT,
+    platform TEXT, environment TEXT, training_rows INTEGER, manifest_blob TEXT
+);
+CREATE INDEX version_commit ON version (commit_id);
+CREATE INDEX version_ordinal ON version (ordinal);
+CREATE TABLE manifest (tag TEXT PRIMARY KEY, body BLOB NOT NULL);  -- zlib of the git blob
+CREATE TABLE metric (tag TEXT, name TEXT, value REAL, PRIMARY KEY (tag, name)) WITHOUT ROWID;
+CREATE INDEX metric_name ON metric (name, value);
+CREATE TABLE param (tag TEXT, key TEXT, value TEXT, number REAL, PRIMARY KEY (tag, key))
+    WITHOUT ROWID;
+CREATE INDEX param_key ON param (key, number);
+CREATE TABLE data_input (
+    tag TEXT, path TEXT, role TEXT, md5 TEXT, size INTEGER, nfiles INTEGER, rows INTEGER,
+    PRIMARY KEY (tag, path)
+) WITHOUT ROWID;
+CREATE TABLE stage_tag (
+    tag TEXT PRIMARY KEY, stage TEXT, number INTEGER, assigned INTEGER, commit_id TEXT,
+    author TEXT, email TEXT, created TEXT, created_epoch INTEGER, message TEXT, summary TEXT,
+    action TEXT, by TEXT, at TEXT, reason TEXT, from_version TEXT, gate TEXT,
+    version_tag TEXT        -- the version at its commit, resolved after every update
+);
+CREATE TABLE holder (stage TEXT PRIMARY KEY, tag TEXT NOT NULL, event TEXT NOT NULL);
+-- Every (tag, object) ever read, kept when the tag changes or goes: the memory that lets
+-- `weightline verify --all` say a version tag was moved, re-created or deleted.
+CREATE TABLE seen (
+    name TEXT, object_id TEXT, commit_id TEXT, noticed TEXT, PRIMARY KEY (name, object_id)
+) WITHOUT ROWID;
+
+CREATE VIEW versions AS
+SELECT v.version, v.tag, v.ordinal, v.major, v.minor, v.patch, v.prerelease, v.commit_id,
+       v.created, v.created_epoch, v.author, v.email, v.bump, v.reason, v.weights_sha256,
+       v.weights_md5, v.weights_size, v.trained_by, v.trained_email, v.host, v.started, v.ended,
+       v.duration_s, v.python, v.platform, v.environment, v.training_rows,
+       (SELECT group_concat(h.stage, ',') FROM holder h WHERE h.tag = v.tag) AS stages
+FROM version v JOIN tag t ON t.name = v.tag WHERE t.skipped IS NULL;
+CREATE VIEW metrics AS
+SELECT v.version, m.name, m.value FROM metric m
+JOIN version v ON v.tag = m.tag JOIN tag t ON t.name = v.tag WHERE t.skipped IS NULL;
+CREATE VIEW params AS
+SELECT v.version, p.key, p.value, p.number FROM param p
+JOIN version v ON v.tag = p.tag JOIN tag t ON t.name = v.tag WHERE t.skipped IS NULL;
+CREATE VIEW data AS
+SELECT v.version, d.path, d.role, d.md5, d.size, d.nfiles, d.rows FROM data_input d
+JOIN version v ON v.tag = d.tag JOIN tag t ON t.name = v.tag WHERE t.skipped IS NULL;
+CREATE VIEW stage_events AS
+SELECT s.number, s.stage, s.action, s.assigned, v.version, s.tag, s.at, s.created_epoch AS
+       at_epoch, s.by, s.reason, s.from_version, s.gate
+FROM stage_tag s JOIN tag t ON t.name = s.tag JOIN version v ON v.tag = s.version_tag
+WHERE t.skipped IS NULL;
+CREATE VIEW stages AS
+SELECT h.stage, v.version, s.number, s.at AS since FROM holder h
+JOIN version v ON v.tag = h.tag JOIN stage_tag s ON s.tag = h.event;
+CREATE VIEW skipped AS SELECT name AS tag, skipped AS reason FROM tag WHERE skipped IS NOT NULL;
+"""
+VIEWS = ("versions", "metrics", "params", "data", "stage_events", "stages", "skipped")
+
+
+class Update:  # a plain class, as in gitrefs.py: importing dataclasses costs a warm query
+    """What one update read from git: the tags that were new or changed, and those gone."""
+
+    __slots__ = ("listed", "read", "rebuilt", "removed")
+
+    def __init__(
+        self, read: tuple[str, ...], removed: tuple[str, ...], rebuilt: bool, listed: bool = True
+    ) -> None:
+        self.read, self.removed, self.rebuilt = read, removed, rebuilt
+        self.listed = listed  # False when a stat() of git's ref storage showed nothing changed
+
+
+def number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def text(value: object) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def stage_parts(rest: str) -> re.Match | None:
+    """`production#7` or `production!#8` (what follows `<artifact>#`), parsed."""
+    from weightline.domain.tags import NAME
+
+    return re.match(rf"^(?P<stage>{NAME})(?P<cancel>!?)#(?P<n>\d+)$", rest)
+
+
+def classify(ref: Ref, artifact: str, tag: TagObject | None) -> tuple[str, str | None]:
+    """(kind, fault) of a tag from its name and its object alone."""
+    from weightline.domain.semver import is_version
+
+    rest = ref.name[len(artifact) + 1 :]
+    sep = ref.name[len(artifact)]
+    if sep == "@":
+        if not is_version(rest):
+            what = {"deprecated": "a GTO deprecation tag"}.get(rest, "not a version like v1.2.3")
+            if rest.endswith("!") and is_version(rest[:-1]):
+                what = "a GTO deregistration tag (weightline never deregisters)"
+            return "other", f"{what}: ignored"
+        kind = "version"
+    else:
+        if not stage_parts(rest):
+            return "other", f"not a stage tag like {artifact}#production#7: ignored"
+        kind = "stage"
+    if tag is None:
+        return kind, "its object cannot be read: ignored"
+    if tag.object_type != "tag":
+        return kind, "a lightweight tag (versions and stages are annotated tags): ignored"
+    if tag.target_type != "commit":
+        return kind, f"it points at a {tag.target_type}, not at a commit: ignored"
+    return kind, None
+
+
+def version_rows(
+    settings: Settings, ref: Ref, commit: str, tag: dict, blob: bytes | None
+) -> tuple[dict, list[tuple]] | str:
+    """The rows of one version tag, or why it cannot count."""
+    import zlib
+
+    from weightline.domain.bump import flatten
+    from weightline.domain.manifest import parse
+    from weightline.domain.semver import Version
+    from weightline.domain.tags import summary_of
+
+    if blob is None:
+        return f"commit {commit[:10]} has no {settings.manifest}"
+    try:
+        manifest = parse(blob.decode("utf-8", "replace"), f"{settings.manifest}")
+    except WeightlineError as error:
+        return f"at commit {commit[:10]}: {error}"
+    if manifest.get("artifact") != settings.artifact:
+        return f"the manifest at its commit is for artifact {manifest.get('artifact')!r}"
+    parsed = Version.parse(ref.name[len(settings.artifact) + 1 :])
+    summary = summary_of(tag["message"])
+    run, environment = manifest.get("run") or {}, manifest.get("environment") or {}
+    weights = manifest.get("weights") or {}
+    row = {
+        "tag": ref.name,
+        "version": str(parsed),
+        "major": parsed.major,
+        "minor": parsed.minor,
+        "patch": parsed.patch,
+        "prerelease": parsed.prerelease,
+        "commit_id": commit,
+        **tag,
+        "summary": json.dumps(summary, sort_keys=True),
+        "bump": summary.get("bump"),
+        "reason": summary.get("reason"),
+        "weights_sha256": weights.get("sha256"),
+        "weights_md5": weights.get("md5"),
+        "weights_size": weights.get("size"),
+        "trained_by": run.get("user"),
+        "trained_email": run.get("email"),
+        "host": run.get("host"),
+        "started": run.get("started"),
+        "ended": run.get("ended"),
+        "duration_s": run.get("duration_s"),
+        "python": environment.get("python"),
+        "platform": environment.get("platform"),
+        "environment": json.dumps(environment, sort_keys=True),
+        "training_rows": (manifest.get("training_data") or {}).get("rows"),
+    }
+    children = [("manifest", (ref.name, zlib.compress(blob, 1)))]
+    for name, value in flatten(manifest.get("metrics") or {}).items():
+        if number(value) is not None:
+            children.append(("metric", (ref.name, name, number(value))))
+    for key, value in flatten(manifest.get("config") or {}).items():
+        children.append(("param", (ref.name, key, text(value), number(value))))
+    data = manifest.get("data") or {}
+    items = [(i, "input") for i in data.get("inputs") or []]
+    items += [(data["holdout"], "holdout")] if data.get("holdout") else []
+    for item, role in items:
+        children.append(
+            (
+                "data_input",
+                (
+                    ref.name,
+                    item.get("path"),
+                    role,
+                    item.get("md5"),
+                    item.get("size"),
+                    item.get("nfiles"),
+                    item.get("rows"),
+                ),
+            )
+        )
+    return row, children
+
+
+def stage_row(artifact: str, ref: Ref, commit: str, tag: dict) -> dict:
+    from weightline.domain.tags import summary_of
+
+    match = stage_parts(ref.name[len(artifact) + 1 :])
+    assert match  # classify() let only stage tags through
+    summary = summary_of(tag["message"])
+    assigned = not match["cancel"]
+    gate = summary.get("gate")
+    return {
+        "tag": ref.name,
+        "stage": match["stage"],
+        "number": int(match["n"]),
+        "assigned": int(assigned),
+        "commit_id": commit,
+        **tag,
+        "summary": json.dumps(summary, sort_keys=True),
+        "action": summary.get("action") or ("assign" if assigned else "unassign"),
+        "by": summary.get("by") or tag["author"],
+        "at": summary.get("at") or tag["created"],
+        "reason": summary.get("reason"),
+        "from_version": summary.get("from_version"),
+        "gate": json.dumps(gate, sort_keys=True) if gate is not None else None,
+    }
+
+
+def insert(conn: sqlite3.Connection, table: str, rows: list[dict]) -> None:
+    if rows:
+        columns = list(rows[0])
+        conn.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) "
+            f"VALUES ({', '.join(':' + c for c in columns)})",
+            rows,
+        )
+
+
+CHUNK = 500  # tags read per round: memory stays flat however many versions there are
+
+
+def read_new(conn: sqlite3.Connection, settings: Settings, refs: list[Ref]) -> None:
+    """Read the given tags, then the manifests at their commits, from git into the index.
+
+    One `git cat-file --batch` process, asked in rounds: a chunk of tag objects (which name the
+    commits), then the manifest blob at each of those versions' commits.
+    """
+    batch = Batch(settings.root)
+    try:
+        for start in range(0, len(refs), CHUNK):
+            store(conn, settings, batch, refs[start : start + CHUNK])
+    finally:
+        batch.close()
+
+
+def store(conn: sqlite3.Connection, settings: Settings, batch: Batch, refs: list[Ref]) -> None:
+    """One round: these tags' objects and manifests, classified, into the index's tables."""
+    objects = [tag_object(found) for found in batch.read([r.object_id for r in refs])]
+    kinds = [classify(ref, settings.artifact, tag) for ref, tag in zip(refs, objects, strict=True)]
+    wanted = [i for i, (kind, fault) in enumerate(kinds) if kind == "version" and not fault]
+    blobs = batch.read([f"{objects[i].target_id}:{settings.manifest}" for i in wanted])
+    manifests = dict(zip(wanted, blobs, strict=True))
+    tag_rows, version_list, stage_list = [], [], []
+    children: dict[str, list[tuple]] = {}
+    for i, (ref, tag, (kind, fault)) in enumerate(zip(refs, objects, kinds, strict=True)):
+        commit = tag.target_id if tag and tag.object_type == "tag" else ref.object_id
+        if fault is None and kind == "version":
+            found = manifests[i]
+            blob = found[1] if found and found[0] == "blob" else None
+            rows = version_rows(settings, ref, commit, tag.fields, blob)
+            if isinstance(rows, str):
+                fault = rows
+            else:
+                version_list.append(rows[0])
+                for table, values in rows[1]:
+                    children.setdefault(table, []).append(values)
+        elif fault is None:
+            stage_list.append(stage_row(settings.artifact, ref, commit, tag.fields))
+        tag_rows.append((ref.name, ref.object_id, kind, commit, fault))
+    conn.executemany(
+        "INSERT INTO tag (name, object_id, kind, commit_id, fault) VALUES (?, ?, ?, ?, ?)", tag_rows
+    )
+    noticed = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    conn.executemany(
+        "INSERT OR IGNORE INTO seen VALUES (?, ?, ?, ?)",
+        [(name, object_id, commit, noticed) for name, object_id, _, commit, _ in tag_rows],
+    )
+    insert(conn, "version", version_list)
+    insert(conn, "stage_tag", stage_list)
+    for table, values in children.items():
+        marks = ", ".join("?" * len(values[0]))
+        conn.executemany(f"INSERT INTO {table} VALUES ({marks})", values)
+
+
+def forget(conn: sqlite3.Connection, names: Iterable[str]) -> None:
+    rows = [(name,) for name in names]
+    for table, column in (
+        ("tag", "name"),
+        ("version", "tag"),
+        ("manifest", "tag"),
+        ("metric", "tag"),
+        ("param", "tag"),
+        ("data_input", "tag"),
+        ("stage_tag", "tag"),
+    ):
+        conn.executemany(f"DELETE FROM {table} WHERE {column} = ?", rows)
+
+
+def hold(events: list[tuple[int, str, str, bool, str]]) -> dict[str, tuple[str, str]]:
+    """stage -> (version tag, event tag) held now, by the rule of stages.holding().
+
+    `events` are (number, event tag, stage, assigned, version tag), sorted by number.
+    """
+    from weightline.domain.stages import holding
+
+    positions = holding([(stage, version, assigned) for _, _, stage, assigned, version in events])
+    return {stage: (events[i][4], events[i][1]) for stage, i in positions.items()}
+
+
+def resolve_all(conn: sqlite3.Connection, artifact: str) -> None:
+    """Decide what depends on several tags: one version per commit, order, stage holders."""
+    from weightline.domain.semver import Version
+
+    versions = conn.execute(
+        "SELECT v.tag, v.version, v.commit_id FROM version v JOIN tag t ON t.name = v.tag"
+    ).fetchall()
+    parsed = sorted(
+        ((Version.parse(version), tag, commit) for tag, version, commit in versions),
+        key=lambda item: (item[0], item[1]),
+    )
+    skipped: dict[str, str | None] = {}
+    on_commit: dict[str, str] = {}
+    seen: dict = {}  # Version -> tag
+    order = []
+    for version, tag, commit in parsed:
+        if commit in on_commit:
+            skipped[tag] = (
+                f"commit {commit[:10]} already holds {on_commit[commit]}: one version per commit"
+            )
+        elif version in seen:
+            skipped[tag] = f"the same version as {seen[version]} (only build metadata differs)"
+        else:
+            on_commit[commit] = seen[version] = tag
+            order.append((len(order) + 1, tag))
+            skipped[tag] = None
+    conn.executemany("UPDATE version SET ordinal = NULL WHERE tag = ?", [(t,) for t in skipped])
+    conn.executemany("UPDATE version SET ordinal = ? WHERE tag = ?", order)
+
+    events = []
+    stage_versions = []
+    for tag, stage, number, assigned, commit in conn.execute(
+        "SELECT s.tag, s.stage, s.number, s.assigned, s.commit_id FROM stage_tag s "
+        "ORDER BY s.number, s.tag"
+    ):
+        version = on_commit.get(commit)
+        stage_versions.append((version, tag))
+        if version is None:
+            skipped[tag] = f"no version of {artifact} at its commit {commit[:10]}"
+        else:
+            skipped[tag] = None
+            events.append((number, tag, stage, bool(assigned), version))
+    conn.executemany("UPDATE stage_tag SET version_tag = ? WHERE tag = ?", stage_versions)
+    conn.execute("DELETE FROM holder")
+    conn.executemany(
+        "INSERT INTO holder (stage, tag, event) VALUES (?, ?, ?)",
+        [(stage, version, event) for stage, (version, event) in hold(events).items()],
+    )
+    conn.execute("UPDATE tag SET skipped = fault WHERE fault IS NOT NULL")
+    conn.executemany(
+        "UPDATE tag SET skipped = ? WHERE name = ? AND fault IS NULL",
+        [(reason, tag) for tag, reason in skipped.items()],
+    )
+
+
+def warn_new(conn: sqlite3.Connection) -> None:
+    """One warning per skipped tag and reason; nothing again until the reason changes."""
+    fresh = conn.execute(
+        "SELECT name, skipped FROM tag WHERE skipped IS NOT NULL "
+        "AND (warned IS NULL OR warned != skipped) ORDER BY name"
+    ).fetchall()
+    for name, reason in fresh:
+        print(f"weightline: skipping tag {name}: {reason}", file=sys.stderr)
+    conn.execute("UPDATE tag SET warned = skipped")
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Autocommit mode: updates say BEGIN IMMEDIATE ... COMMIT themselves."""
+    return sqlite3.connect(path, isolation_level=None, timeout=60)
+
+
+def stored_listing(conn: sqlite3.Connection) -> bytes | None:
+    """The `git for-each-ref` output the index was last brought up to date with."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'listing'").fetchone()
+    return row[0] if row else None
+
+
+def identity(settings: Settings) -> dict[str, str]:
+    """What the index is an index of: a file for another artifact or schema is rebuilt."""
+    return {
+        "schema_version": str(SCHEMA_VERSION),
+        "artifact": settings.artifact,
+        "manifest": settings.manifest,
+    }
+
+
+def usable(conn: sqlite3.Connection, settings: Settings) -> dict[str, str] | None:
+    """The meta table (all but the listing) if the file is an index of this artifact in this
+    schema, else None."""
+    try:
+        found = dict(conn.execute("SELECT key, value FROM meta WHERE key != 'listing'"))
+    except sqlite3.DatabaseError:  # missing tables, or not a database at all
+        return None
+    wanted = identity(settings)
+    return found if all(found.get(k) == v for k, v in wanted.items()) else None
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """One updater at a time; readers never wait (SQLite gives them a consistent snapshot)."""
+    import fcntl
+
+    with path.with_name(path.name + ".lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def fresh_file(path: Path, settings: Settings) -> sqlite3.Connection:
+    """An empty index at `path` (replacing whatever was there), in the current schema."""
+    for leftover in (path, path.with_name(path.name + "-journal")):
+        leftover.unlink(missing_ok=True)
+    conn = connect(path)
+    conn.executescript(SCHEMA)
+    conn.executemany("INSERT INTO meta VALUES (?, ?)", identity(settings).items())
+    return conn
+
+
+def update(settings: Settings, path: Path | None = None) -> tuple[sqlite3.Connection, Update]:
+    """Bring the index up to date with git's tags; return an open connection and what was read.
+
+    Warm, this costs a stat() of git's ref storage (or, when that changed, one
+    `git for-each-ref` compared with the listing the index was built from): nothing is read
+    unless a tag is new, changed or gone.
+    """
+    path = path or settings.root / INDEX_PATH
+    state = refs_state(settings.root)
+    conn = connect(path) if path.exists() else None
+    known = usable(conn, settings) if conn else None
+    if known is not None and state is not None and known.get("refs_state") == state:
+        return conn, Update((), (), False, listed=False)
+    listing = list_refs(settings.root, settings.artifact)
+    if known is not None and stored_listing(conn) == listing:
+        if state is not None:
+            conn.execute("PRAGMA busy_timeout = 50")
+            with suppress(sqlite3.OperationalError):  # busy: the next run records it instead
+                conn.execute("INSERT OR REPLACE INTO meta VALUES ('refs_state', ?)", (state,))
+            conn.execute("PRAGMA busy_timeout = 60000")
+        return conn, Update((), (), False)
+    if conn:
+        conn.close()
+    refs = parse_refs(listing)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with locked(path):
+        conn = connect(path)
+        known = usable(conn, settings)
+        rebuilt = known is None
+        if rebuilt:
+            conn.close()
+            temporary = path.with_name(f"{path.name}.{os.getpid()}.new")
+            conn = fresh_file(temporary, settings)
+        try:
+            conn.execute("PRAGMA synchronous = NORMAL")  # a cache: durable enough, and faster
+            conn.execute("BEGIN IMMEDIATE")
+            stored = dict(conn.execute("SELECT name, object_id FROM tag"))
+            new = [ref for ref in refs if stored.get(ref.name) != ref.object_id]
+            gone = stored.keys() - {ref.name for ref in refs}
+            forget(conn, [*gone, *(ref.name for ref in new if ref.name in stored)])
+            read_new(conn, settings, new)
+            if new or gone or rebuilt:
+                resolve_all(conn, settings.artifact)
+                warn_new(conn)
+            conn.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('listing', ?), ('refs_state', ?)",
+                (listing, state or ""),
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            with suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            conn.close()
+            if rebuilt:
+                temporary.unlink(missing_ok=True)
+            raise
+        if rebuilt:
+            conn.close()
+            os.replace(temporary, path)
+            conn = connect(path)
+    return conn, Update(tuple(r.name for r in new), tuple(sorted(gone)), rebuilt)
+
+
+class Index:
+    """A read view of the up-to-date index: what `ls`, `show`, `stages` and `query` need."""
+
+    def __init__(self, settings: Settings, conn: sqlite3.Connection, last: Update) -> None:
+        self.settings = settings
+        self.conn = conn
+        self.last_update = last
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Index":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def rows(self, sql: str, params: Iterable = ()) -> list[dict]:
+        cursor = self.conn.execute(sql, tuple(params))
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
+
+    def versions(self) -> list[dict]:
+        """Every counted version, oldest first (SemVer order), as rows of the `versions` view."""
+        return self.rows("SELECT * FROM versions ORDER BY ordinal")
+
+    def registered_versions(self) -> list:
+        """The versions as tags.RegisteredVersion, oldest first, like tags.registered_versions."""
+        from weightline.domain.semver import Version
+        from weightline.domain.tags import RegisteredVersion, Tag
+
+        found = []
+        for row in self.conn.execute(
+            "SELECT v.tag, v.version, v.commit_id, v.author, v.email, v.created, v.message, "
+            "v.summary, t.object_id FROM version v JOIN tag t ON t.name = v.tag "
+            "WHERE t.skipped IS NULL ORDER BY v.ordinal"
+        ):
+            name, version, commit, author, email, created, message, summary, object_id = row
+            tag = Tag(name, object_id, commit, "commit", author, email, created, message)
+            found.append(
+                RegisteredVersion(
+                    self.settings.artifact, Version.parse(version), tag, json.loads(summary)
+                )
+            )
+        return found
+
+    def version_tag(self, ref: str) -> str:
+        """`v1.2.0`, `model@v1.2.0`, a stage held now (`production`) or a stage tag
+        (`model#production#7`) -> the version's tag name, as registry.resolve reads them.
+
+        Anything else, 'latest' included, is refused with the versions and stages that exist.
+        """
+        from weightline.domain.semver import Version, is_version
+
+        artifact = self.settings.artifact
+        text = ref.removeprefix(f"{artifact}@")
+        if is_version(text):
+            wanted = Version.parse(text)
+            for (tag,) in self.conn.execute(
+                "SELECT tag FROM versions WHERE major = ? AND minor = ? AND patch = ?",
+                (wanted.major, wanted.minor, wanted.patch),
+            ):
+                if Version.parse(tag[len(artifact) + 1 :]) == wanted:
+                    return tag
+            raise WeightlineError(f"{artifact}@{text} is not registered; {self.listing()}")
+        from weightline.domain.stages import allowed_stages, parse_stage_tag
+
+        held = self.conn.execute("SELECT tag FROM holder WHERE stage = ?", (ref,)).fetchone()
+        if held:
+            return held[0]
+        if ref in allowed_stages(self.settings.root):
+            raise WeightlineError(f"no version is in {ref} yet; {self.listing()}")
+        if parse_stage_tag(ref, artifact):
+            assigned = self.conn.execute(  # a stage tag: the version it was put on
+                "SELECT s.version_tag FROM stage_tag s JOIN tag t ON t.name = s.tag "
+                "WHERE s.tag = ? AND t.skipped IS NULL",
+                (ref,),
+            ).fetchone()
+            if assigned:
+                return assigned[0]
+            raise WeightlineError(f"there is no stage tag {ref}; {self.listing()}")
+        raise WeightlineError(
+            f"{ref!r} is not a version or a stage held now: name one exactly "
+            f"('latest' is never a target); {self.listing()}"
+        )
+
+    def listing(self) -> str:
+        versions = [
+            v for (v,) in self.conn.execute("SELECT version FROM versions ORDER BY ordinal")
+        ]
+        shown = ", ".join(versions[-10:]) or "none yet"
+        more = f" (and {len(versions) - 10} older)" if len(versions) > 10 else ""
+        held = ", ".join(
+            f"{stage}={version}"
+            for stage, version in self.conn.execute(
+                "SELECT stage, version FROM stages ORDER BY stage"
+            )
+        )
+        return f"versions: {shown}{more}; stages: {held or 'none assigned'}"
+
+    def resolve(self, ref: str):
+        """Like registry.resolve (a tags.RegisteredVersion), also accepting a held stage."""
+        tag = self.version_tag(ref)
+        return next(v for v in self.registered_versions() if v.name == tag)
+
+    def commit(self, ref: str) -> str:
+        tag = self.version_tag(ref)
+        return self.conn.execute("SELECT commit_id FROM version WHERE tag = ?", (tag,)).fetchone()[
+            0
+        ]
+
+    def manifest(self, ref: str) -> dict:
+        """The manifest of a version (by any reference version_tag accepts)."""
+        import zlib
+
+        tag = self.version_tag(ref)
+        (body,) = self.conn.execute("SELECT body FROM manifest WHERE tag = ?", (tag,)).fetchone()
+        return json.loads(zlib.decompress(body))
+
+    def tampering(self) -> dict[str, str]:
+        """Version tags that were moved, re-created or deleted since the index first saw them."""
+        found: dict[str, str] = {}
+        current = dict(self.conn.execute("SELECT name, object_id FROM tag"))
+        prefix = f"{self.settings.artifact}@v"
+        for name, object_id, commit, noticed in self.conn.execute(
+            "SELECT name, object_id, commit_id, noticed FROM seen WHERE substr(name, 1, ?) = ? "
+            "ORDER BY name, noticed, object_id",
+            (len(prefix), prefix),
+        ):
+            if name in found:
+                continue
+            if name not in current:
+                found[name] = f"was deleted (seen on commit {commit[:10]} on {noticed})"
+            elif current[name] != object_id:
+                found[name] = (
+                    f"was moved or re-created: first seen on {noticed} as tag object "
+                    f"{object_id[:10]} on commit {commit[:10]}, now tag object {current[name][:10]}"
+                )
+        return found
+
+    def stage_holders(self) -> dict[str, str]:
+        """stage -> the tag of the version that holds it now (stages held by nobody are absent)."""
+        return dict(self.conn.execute("SELECT stage, tag FROM holder ORDER BY stage"))
+
+    def stage_events(self) -> list:
+        """The events as stages.StageEvent (what stages.holders() and stages_of() take)."""
+        from weightline.domain.stages import StageEvent
+        from weightline.domain.tags import Tag
+
+        by_tag = {v.name: v for v in self.registered_versions()}
+        found = []
+        for row in self.rows(
+            "SELECT s.*, t.object_id FROM stage_tag s JOIN tag t ON t.name = s.tag "
+            "WHERE t.skipped IS NULL ORDER BY s.number, s.tag"
+        ):
+            tag = Tag(
+                row["tag"],
+                row["object_id"],
+                row["commit_id"],
+                "commit",
+                row["author"],
+                row["email"],
+                row["created"],
+                row["message"],
+            )
+            version = by_tag[row["version_tag"]]
+            found.append(
+                StageEvent(
+                    tag,
+                    row["stage"],
+                    row["number"],
+                    bool(row["assigned"]),
+                    version,
+                    json.loads(row["summary"]),
+                )
+            )
+        return found
+
+
+def open_index(settings: Settings) -> Index:
+    """The index, brought up to date with git first (reading only tags it has not seen)."""
+    try:
+        conn, last = update(settings)
+    except sqlite3.DatabaseError:
+        # A damaged file that still looked like an index: it is a cache, so start over.
+        (settings.root / INDEX_PATH).unlink(missing_ok=True)
+        conn, last = update(settings)
+    return Index(settings, conn, last)
+
+
+def remember(settings: Settings) -> None:
+    """Bring the index up to date right after writing a tag, so it has seen the tag as written.
+
+    A cache: if it cannot be updated now, the next command that reads it catches up.
+    """
+    with suppress(sqlite3.Error, OSError, WeightlineError):
+        open_index(settings).close()
+
+
+def path_of(settings: Settings) -> Path:
+    return settings.root / INDEX_PATH

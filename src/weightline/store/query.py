@@ -1,0 +1,391 @@
+"""Questions to the registry: `weightline query` filters and `weightline sql`, over the index.
+
+    weightline query --where "metrics.accuracy > 0.85" --author alice --since 30d
+
+Filters compile to parameterized SQL: a user's text only ever becomes a bound value, and field
+names and operators are taken from fixed lists, so nothing typed can change the statement.
+`weightline sql` runs one read-only SELECT over the documented views, on a read-only connection.
+"""
+
+import re
+import sqlite3
+from pathlib import Path
+
+from weightline.errors import WeightlineError
+from weightline.store.index import VIEWS
+
+OPERATORS = {"=": "=", "==": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+SOURCES = ("metrics", "config", "data")
+# Patterns as text: re compiles (and caches) them when first used, not on every start.
+_CONDITION = r"^(?P<field>[^<>=!]+?)\s*(?P<op><=|>=|!=|==|=|<|>)\s*(?P<value>.*?)$"
+_RELATIVE = r"^(?P<n>\d+)\s*(?P<unit>[mhdw])$"
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_HEX = r"^[0-9a-f]{6,32}(\.dir)?$"
+FIELD_HELP = "metrics.<name>, config.<dotted.key> or data.<path>"  # also in cli_registry
+
+
+class Condition:
+    """One `--where` comparison, parsed."""
+
+    __slots__ = ("key", "op", "source", "text", "value")
+
+    def __init__(self, source: str, key: str, op: str, value: str | float, text: str) -> None:
+        self.source = source  # metrics, config or data
+        self.key = key
+        self.op = op  # an SQL operator from OPERATORS
+        self.value = value
+        self.text = text  # as the user wrote it, for messages
+
+
+def split_and(text: str) -> list[str]:
+    """Split on the word `and` outside quotes: "a > 1 and b < 2" -> ["a > 1", "b < 2"]."""
+    parts, current, quote = [], [], ""
+    tokens = re.split(r"(\s+and\s+|['\"])", text, flags=re.IGNORECASE)
+    for token in tokens:
+        if token in ("'", '"'):
+            quote = "" if quote == token else (quote or token)
+            current.append(token)
+        elif not quote and token.strip().lower() == "and" and token != token.strip():
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(token)
+    parts.append("".join(current))
+    return [part.strip() for part in parts]
+
+
+def parse_value(raw: str) -> str | float:
+    """A quoted value is text; otherwise a number if it reads as one, else text."""
+    if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"":
+        return raw[1:-1]
+    try:
+        return float(raw)
+    except ValueError:
+        return raw
+
+
+def parse_where(text: str) -> list[Condition]:
+    """`metrics.accuracy > 0.85 and config.model.C >= 1` -> conditions, or a clear refusal."""
+    conditions = []
+    for part in split_and(text):
+        match = re.match(_CONDITION, part)
+        if not match or not match["value"] or match["value"][0] in "<>=!":
+            raise WeightlineError(
+                f"--where {part!r} is not `<field> <op> <value>`: e.g. "
+                f'"metrics.accuracy > 0.85", with a field {FIELD_HELP} and an operator '
+                f"{' '.join(o for o in OPERATORS if o != '==')}"
+            )
+        name = match["field"].strip()
+        source, dot, key = name.partition(".")
+        if source not in SOURCES or not dot or not key:
+            raise WeightlineError(f"--where {part!r}: unknown field {name!r}: use {FIELD_HELP}")
+        op, value = OPERATORS[match["op"]], parse_value(match["value"])
+        if source == "data":
+            if op not in ("=", "!="):
+                raise WeightlineError(
+                    f"--where {part!r}: data compares with = or != against an MD5 (as in "
+                    "dvc.lock) or a version (same data as that version)"
+                )
+            value = match["value"].strip("'\"")
+        elif source == "metrics" and not isinstance(value, float):
+            raise WeightlineError(f"--where {part!r}: metrics compare with a number")
+        elif isinstance(value, str) and op not in ("=", "!="):
+            raise WeightlineError(
+                f"--where {part!r}: {value!r} is not a number; text compares only with = or !="
+            )
+        conditions.append(Condition(source, key, op, value, part))
+    return conditions
+
+
+def parse_time(text: str, now: float, end: bool = False) -> float:
+    """`30d`, `12h`, `2w`, `90m` before `now`, or a date / ISO time, as a Unix time.
+
+    A bare date given as an end (`--until 2024-03-01`) includes that whole day.
+    """
+    from datetime import datetime, timedelta
+
+    value = text.strip()
+    relative = re.match(_RELATIVE, value)
+    if relative:
+        delta = timedelta(**{_UNITS[relative["unit"]]: int(relative["n"])})
+        return now - delta.total_seconds()
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise WeightlineError(
+            f"{text!r} is not a time: use 30d, 12h, 2w, 90m (ago), a date like 2024-03-01 or "
+            "an ISO time like 2024-03-01T12:00"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.astimezone()  # the user's local time, as git shows dates
+    if end and len(value) == 10:
+        moment += timedelta(days=1)
+    return moment.timestamp()
+
+
+class Query:
+    """Everything `weightline query` was asked (plain class: see index.py on import cost)."""
+
+    __slots__ = ("author", "conditions", "descending", "limit", "since", "sort", "stage", "until")
+
+    def __init__(
+        self,
+        conditions: tuple[Condition, ...] = (),
+        author: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        stage: str | None = None,
+        sort: str = "version",
+        descending: bool = True,
+        limit: int | None = None,
+    ) -> None:
+        self.conditions, self.author, self.stage, self.limit = conditions, author, stage, limit
+        self.since, self.until = since, until  # Unix times
+        self.sort, self.descending = sort, descending
+
+
+def parse_sort(text: str) -> tuple[str, bool]:
+    """`metrics.f1`, `created:asc`, `config.model.C:desc` -> (key, descending)."""
+    key, _, direction = text.partition(":")
+    if direction not in ("", "asc", "desc"):
+        raise WeightlineError(f"--sort {text!r}: the direction is :asc or :desc")
+    source = key.partition(".")[0]
+    if key not in ("version", "created", "author") and (
+        source not in ("metrics", "config") or "." not in key
+    ):
+        raise WeightlineError(
+            f"--sort {text!r}: sort by version, created, author, metrics.<name> or "
+            "config.<dotted.key> (add :asc for ascending)"
+        )
+    return key, direction != "asc"
+
+
+def check_fields(conn: sqlite3.Connection, query: Query) -> None:
+    """A field no version has is a typo, not an empty answer: say which names exist."""
+    tables = {
+        "metrics": ("metric", "name"),
+        "config": ("param", "key"),
+        "data": ("data_input", "path"),
+    }
+    fields = [(c.source, c.key, f"--where {c.text!r}") for c in query.conditions]
+    source = query.sort.partition(".")[0]
+    if source in ("metrics", "config"):
+        fields.append((source, query.sort.partition(".")[2], f"--sort {query.sort!r}"))
+    if fields and not conn.execute("SELECT 1 FROM version LIMIT 1").fetchone():
+        return  # no versions yet: an empty answer says it all
+    for source, key, where in fields:
+        table, column = tables[source]
+        if conn.execute(f"SELECT 1 FROM {table} WHERE {column} = ? LIMIT 1", (key,)).fetchone():
+            continue
+        known = [k for (k,) in conn.execute(f"SELECT DISTINCT {column} FROM {table}")]
+        shown = ", ".join(sorted(known)[:30]) + (" ..." if len(known) > 30 else "")
+        raise WeightlineError(f"{where}: no version has {source}.{key}; known: {shown}")
+
+
+def condition_sql(condition: Condition) -> tuple[str, list]:
+    op, value = condition.op, condition.value
+    if condition.source == "metrics":
+        return (
+            f"EXISTS (SELECT 1 FROM metric m WHERE m.tag = v.tag AND m.name = ? "
+            f"AND m.value {op} ?)",
+            [condition.key, value],
+        )
+    if condition.source == "config":
+        column = "number" if isinstance(value, float) else "value"
+        return (
+            f"EXISTS (SELECT 1 FROM param p WHERE p.tag = v.tag AND p.key = ? "
+            f"AND p.{column} {op} ?)",
+            [condition.key, value],
+        )
+    from weightline.domain.semver import is_version
+
+    if is_version(str(value).rpartition("@")[2]):  # the same data as that version
+        version = str(value).rpartition("@")[2]
+        return (
+            f"v.tag IN (SELECT d.tag FROM data_input d WHERE d.path = ? AND d.md5 {op} "
+            "(SELECT d2.md5 FROM data_input d2 JOIN version w ON w.tag = d2.tag "
+            "WHERE w.version = ? AND d2.path = ?))",
+            [condition.key, version, condition.key],
+        )
+    if not re.match(_HEX, str(value)):
+        raise WeightlineError(
+            f"--where {condition.text!r}: {value!r} is neither an MD5 (at least 6 hex digits, "
+            "as in dvc.lock) nor a version like v1.2.0"
+        )
+    return (
+        "v.tag IN (SELECT tag FROM data_input WHERE path = ? "
+        f"AND substr(md5, 1, length(?)) {op} ?)",
+        [condition.key, value, value],
+    )
+
+
+def compile_query(query: Query) -> tuple[str, list]:
+    """The SELECT for a query: tags of matching versions, ordered and limited."""
+    where, params = [], []
+    for condition in query.conditions:
+        sql, values = condition_sql(condition)
+        where.append(sql)
+        params += values
+    if query.author:
+        where.append(
+            "(instr(lower(v.author), lower(?)) OR instr(lower(v.email), lower(?)) OR "
+            "instr(lower(coalesce(v.trained_by, '')), lower(?)) OR "
+            "instr(lower(coalesce(v.trained_email, '')), lower(?)))"
+        )
+        params += [query.author] * 4
+    if query.since is not None:
+        where.append("v.created_epoch >= ?")
+        params.append(query.since)
+    if query.until is not None:
+        where.append("v.created_epoch < ?")
+        params.append(query.until)
+    if query.stage:
+        where.append("EXISTS (SELECT 1 FROM holder h WHERE h.tag = v.tag AND h.stage = ?)")
+        params.append(query.stage)
+    direction = "DESC" if query.descending else "ASC"
+    source, _, key = query.sort.partition(".")
+    if source == "metrics":
+        order = f"(SELECT value FROM metric m WHERE m.tag = v.tag AND m.name = ?) {direction}"
+        params.append(key)
+    elif source == "config":
+        order = (
+            "(SELECT coalesce(number, value) FROM param p WHERE p.tag = v.tag AND p.key = ?) "
+            f"{direction}"
+        )
+        params.append(key)
+    else:
+        order = {"version": "", "created": "v.created_epoch", "author": "v.author"}[query.sort]
+        order += f" {direction}" if order else ""
+    # Skipped versions have no ordinal; sorting by it walks an index and stops at --limit.
+    order = f"{order} NULLS LAST, " if order else ""
+    sql = (
+        "SELECT v.tag FROM version v WHERE v.ordinal IS NOT NULL"
+        + "".join(f" AND {w}" for w in where)
+        + f" ORDER BY {order}v.ordinal {direction}"
+    )
+    if query.limit is not None:
+        sql += " LIMIT ?"
+        params.append(query.limit)
+    return sql, params
+
+
+def run(conn: sqlite3.Connection, query: Query, key_metrics: tuple[str, ...]) -> list[dict]:
+    """Matching versions as dicts: the version's fields, all its metrics, the config asked about."""
+    check_fields(conn, query)
+    sql, params = compile_query(query)
+    tags = [tag for (tag,) in conn.execute(sql, params)]
+    if not tags:
+        return []
+    marks = ",".join("?" * len(tags))
+    rows = {}
+    for row in conn.execute(
+        "SELECT tag, version, created, author, email, commit_id, bump, reason, stages "
+        f"FROM versions WHERE tag IN ({marks})",
+        tags,
+    ):
+        tag, version, created, author, email, commit, bump, reason, stages = row
+        rows[tag] = {
+            "version": version,
+            "tag": tag,
+            "created": created,
+            "author": author,
+            "email": email,
+            "commit": commit,
+            "bump": bump,
+            "reason": reason,
+            "stages": stages.split(",") if stages else [],
+            "metrics": {},
+            "config": {},
+        }
+    for tag, name, value in conn.execute(
+        f"SELECT tag, name, value FROM metric WHERE tag IN ({marks})", tags
+    ):
+        rows[tag]["metrics"][name] = value
+    keys = [c.key for c in query.conditions if c.source == "config"]
+    if query.sort.startswith("config."):
+        keys.append(query.sort.partition(".")[2])
+    if keys:
+        for tag, key, value, number in conn.execute(
+            f"SELECT tag, key, value, number FROM param WHERE tag IN ({marks}) "
+            f"AND key IN ({','.join('?' * len(keys))})",
+            [*tags, *keys],
+        ):
+            rows[tag]["config"][key] = number if number is not None else value
+    return [rows[tag] for tag in tags]
+
+
+def columns(query: Query, rows: list[dict], key_metrics: tuple[str, ...]) -> list[str]:
+    """Table columns: the version's fields, key metrics, and every field the query names."""
+    metrics = list(key_metrics) or sorted({m for r in rows for m in r["metrics"]})
+    named = [c.key for c in query.conditions if c.source == "metrics"]
+    if query.sort.startswith("metrics."):
+        named.append(query.sort.partition(".")[2])
+    metrics += [m for m in named if m not in metrics]
+    config = list(dict.fromkeys(k for r in rows for k in r["config"]))
+    return (
+        ["version", "created", "author", "commit", "bump", "stages"]
+        + [f"metrics.{m}" for m in metrics]
+        + [f"config.{k}" for k in config]
+    )
+
+
+def flat(row: dict, short: bool) -> dict:
+    """One row for a table or CSV: nested metrics and config as dotted columns."""
+    out = {
+        "version": row["version"],
+        "created": row["created"][:19].replace("T", " ") if short else row["created"],
+        "author": row["author"],
+        "commit": row["commit"][:10] if short else row["commit"],
+        "bump": row["bump"] or "",
+        "stages": ",".join(row["stages"]),
+    }
+    out.update({f"metrics.{k}": v for k, v in row["metrics"].items()})
+    out.update({f"config.{k}": v for k, v in row["config"].items()})
+    return out
+
+
+# ---- weightline sql ----------------------------------------------------------------------------
+
+_ALLOWED_ACTIONS = {
+    sqlite3.SQLITE_SELECT,
+    sqlite3.SQLITE_READ,
+    sqlite3.SQLITE_FUNCTION,
+    sqlite3.SQLITE_RECURSIVE,
+}
+
+
+def authorizer(action: int, arg1: str | None, arg2: str | None, db: str | None, view: str | None):
+    """Reading the documented views (and what they read) only; nothing else at all."""
+    if action not in _ALLOWED_ACTIONS:
+        return sqlite3.SQLITE_DENY
+    if action == sqlite3.SQLITE_READ and view is None and arg1 not in VIEWS:
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
+
+
+def run_sql(path: Path, statement: str, limit: int | None = None) -> tuple[list[str], list]:
+    """(column names, rows) of one SELECT or WITH statement, on a read-only connection."""
+    text = statement.strip().rstrip(";").strip()
+    first = re.sub(r"^(\s*(--[^\n]*\n|/\*.*?\*/))*", "", text, flags=re.DOTALL).lstrip()
+    if not re.match(r"(?i)^(select|with)\b", first):
+        raise WeightlineError(
+            "weightline sql runs one SELECT (or WITH ... SELECT) statement; the index is "
+            "read-only here (it is rebuilt from git tags, never edited)"
+        )
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        conn.set_authorizer(authorizer)
+        try:
+            cursor = conn.execute(text)
+            rows = cursor.fetchmany(limit) if limit else cursor.fetchall()
+        except (sqlite3.Warning, sqlite3.ProgrammingError) as error:
+            raise WeightlineError(f"{error}: give exactly one SELECT statement") from None
+        except sqlite3.DatabaseError as error:
+            message = str(error)
+            if "not authorized" in message or "prohibited" in message:
+                message += f": only the views {', '.join(VIEWS)} can be read"
+            raise WeightlineError(f"SQL error: {message} (see `weightline sql --help`)") from None
+        names = [d[0] for d in cursor.description or []]
+        return names, rows
+    finally:
+        conn.close()
