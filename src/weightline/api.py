@@ -45,3 +45,20 @@ def load_model(ref: str, root: Path | None = None) -> LoadedModel:
 def predict(ref: str, frame: pd.DataFrame, root: Path | None = None) -> pd.DataFrame:
     """Predictions of a version for rows that match its signature."""
     return load_model(ref, root).predict(frame)
+
+
+def stage_history(root: Path | None = None) -> list[dict[str, object]]:
+    """Every stage event, oldest first: number, stage, action, assigned, version (vX.Y.Z), tag,
+    at (ISO time), at_epoch, by, reason, from_version, gate (JSON text or None)."""
+    from weightline.store.index import open_index
+
+    with open_index(settings(root)) as index:
+        return index.rows("SELECT * FROM stage_events ORDER BY number, tag")
+
+
+def stage_holders(root: Path | None = None) -> dict[str, str]:
+    """stage -> the version (`vX.Y.Z`) that holds it now; stages nobody holds are absent."""
+    from weightline.store.index import open_index
+
+    with open_index(settings(root)) as index:
+        return dict(index.conn.execute("SELECT stage, version FROM stages ORDER BY stage"))
