@@ -314,8 +314,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def post(url: str, body: bytes, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], dict[str, Any]]:  # fmt: skip
-    request = urllib.request.Request(url, data=body, headers=headers or {}, method="POST")
+def post(url: str, body: bytes) -> tuple[int, dict[str, str], dict[str, Any]]:
+    request = urllib.request.Request(url, data=body, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, dict(response.headers), json.loads(response.read())

@@ -124,7 +124,8 @@ def _gate(text: Any) -> dict[str, Any] | None:
         return {"verdict": "unreadable"}
     if not isinstance(report, dict):
         return {"verdict": "unreadable"}
-    checks = report.get("checks") if isinstance(report.get("checks"), list) else []
+    found = report.get("checks")
+    checks: list[Any] = found if isinstance(found, list) else []
     return {
         "verdict": report.get("verdict"),
         "passed": report.get("passed"),

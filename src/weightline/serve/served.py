@@ -5,12 +5,12 @@ validator compiled from the signature, one warm-up prediction made and checked) 
 can reach it, and never changes afterwards: a swap replaces the whole object, so no request ever
 sees a half-loaded model.
 
-Predictions go through `LoadedModel.predict(frame)`, the library's one predict. When that returns
-the model's `predict_proba` array unchanged (today's form), the server may skip building and
-re-checking a DataFrame for each request: the body was already checked against the same signature
-by `payload`, and the warm-up proves, on real rows, that the array path gives exactly the values
-`LoadedModel.predict` gives. Any other form (a DataFrame of labels and probabilities) is served
-through `LoadedModel.predict` itself.
+Predictions are what `LoadedModel.predict(frame)`, the library's one predict, answers. Building
+and re-checking a DataFrame costs milliseconds per single-row request, so the server computes the
+same answer from the array it already checked against the same signature (`payload`), calling the
+model as `LoadedModel.predict` does (`direct_rows`). The warm-up proves, on real rows, that both
+give exactly the same answer; if they differ in anything, every request goes through
+`LoadedModel.predict` itself.
 """
 
 from __future__ import annotations
@@ -78,8 +78,8 @@ class Served:
     def predict(self, batch: Batch) -> list[dict[str, Any]]:
         """One output row (name -> value) per input row."""
         if self.array_path:
-            values = np.asarray(self.loaded.model.predict_proba(model_input(self.schema, batch)))
-            return output_rows(values, self.outputs)
+            features = model_input(self.schema, batch)
+            return direct_rows(self.loaded.signature, self.loaded.model, features, self.outputs)
         return output_rows(self.loaded.predict(frame(self.schema, batch)), self.outputs)
 
     def describe(self) -> dict[str, Any]:
@@ -138,17 +138,54 @@ def prepare(
 
 
 def _array_path_agrees(schema: InputSchema, loaded: Loaded, batch: Batch, official: Any) -> bool:
-    if not isinstance(official, np.ndarray) or not hasattr(loaded.model, "predict_proba"):
-        return False
+    """Whether `direct_rows` gives exactly what `LoadedModel.predict` gave for the warm-up rows
+    (any difference, or any doubt, and every request goes through `LoadedModel.predict`)."""
     if any(np.dtype(c.dtype).kind not in "fiub" for c in schema.signature.inputs):
         return False
     if any(c.nullable and np.dtype(c.dtype).kind != "f" for c in schema.signature.inputs):
         return False
+    outputs = tuple(column.name for column in schema.signature.outputs)
     try:
-        direct = np.asarray(loaded.model.predict_proba(model_input(schema, batch)))
+        direct = direct_rows(loaded.signature, loaded.model, model_input(schema, batch), outputs)
     except Exception:
         return False
-    return direct.shape == official.shape and bool(np.array_equal(direct, official))
+    return direct == output_rows(official, outputs)
+
+
+def direct_rows(
+    signature: Signature, model: Any, features: np.ndarray, outputs: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """What `LoadedModel.predict` answers, computed from the already-checked input array.
+
+    Two forms: the first releases' (predict_proba's array, columns named by the signature's
+    outputs), and the task-aware one (`label` plus `probability_<class>`, or `prediction`).
+    Only used after the warm-up showed it equals `LoadedModel.predict` on real rows.
+    """
+    task = getattr(signature, "task", None)
+    if task is None:
+        return output_rows(np.asarray(model.predict_proba(features)), outputs)
+    if task == "regression":
+        values = np.asarray(model.predict(features), dtype=np.float64).reshape(-1)
+        return [{"prediction": value} for value in values.tolist()]
+    classes = list(signature.classes)
+    probabilities = None
+    if hasattr(model, "predict_proba"):
+        probabilities = np.asarray(model.predict_proba(features), dtype=np.float64)
+        if probabilities.ndim == 1 and len(classes) == 2:
+            probabilities = np.column_stack([1.0 - probabilities, probabilities])
+    if hasattr(model, "predict"):
+        numbers = np.asarray(model.predict(features)).astype(np.int64)
+    else:
+        assert probabilities is not None, "a classifier has predict or predict_proba"
+        numbers = np.argmax(probabilities, axis=1)
+    labels = [_plain(label) for label in signature.class_names(numbers)]
+    if probabilities is None:
+        return [{"label": label} for label in labels]
+    names = [f"probability_{c}" for c in classes]
+    return [
+        {"label": label, **dict(zip(names, row, strict=True))}
+        for label, row in zip(labels, probabilities.tolist(), strict=True)
+    ]
 
 
 def model_input(schema: InputSchema, batch: Batch) -> np.ndarray:
@@ -189,7 +226,7 @@ def output_rows(result: Any, names: tuple[str, ...]) -> list[dict[str, Any]]:
     """Predictions as JSON-ready rows: a DataFrame's columns (label, probability_<class>,
     prediction), or an array's columns named by the signature's outputs."""
     if isinstance(result, pd.DataFrame):
-        records: list[dict[str, Any]] = result.to_dict(orient="records")
+        records: list[dict[Any, Any]] = result.to_dict(orient="records")
         return [{str(k): _plain(v) for k, v in row.items()} for row in records]
     values = np.asarray(result)
     values = values.reshape(len(values), -1)
