@@ -1,33 +1,45 @@
-"""Where things are: read once from `[tool.weightline]` in pyproject.toml and from dvc.yaml.
+"""Where things are and who writes: read once from `[tool.weightline]`, dvc.yaml and .gto.
 
 The artifact's weights path comes from dvc.yaml's `artifacts:` entry (the same one DVC and GTO
-read); the files weightline keeps next to the weights are named after it.
+read); the files weightline keeps next to the weights are named after it; the stages a version
+can hold come from .gto (GTO's own configuration). The hooks and workflows read paths from here
+(`weightline settings KEY`) rather than keeping copies in shell.
 """
+
+from __future__ import annotations
 
 import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, Literal, NamedTuple
 
-from weightline.errors import WeightlineError
+from weightline.errors import ConfigurationError, NotFound
 
 CACHE = ".weightline/settings.json"
+STAMPED = ("pyproject.toml", "dvc.yaml", ".gto")  # a change to any of them re-reads them
+DEFAULT_STAGES = ("staging", "production", "archived")
+Registrar = Literal["hook", "ci"]
 
 
 class Settings(NamedTuple):
     root: Path
     artifact: str
     weights: str
-    holdout: str
-    metrics: str
-    config: str
+    holdout: str = "data/holdout"
+    metrics: str = "reports/metrics.json"
+    config: str = "models/config.yaml"
     key_metrics: tuple[str, ...] = ()
     first_version: str = "v1.0.0"
     git_remote: str = "origin"
     stage_order: dict[str, str] = {"production": "staging"}  # noqa: RUF012 (never mutated)
     evaluate: str = ""  # "package.module:function": weights path -> hold-out metrics
-    loader: str = ""  # "package.module:function": weights path -> object with predict_proba
+    loader: str = ""  # "package.module:function": weights path -> model with predict
+    stages: tuple[str, ...] = DEFAULT_STAGES
+    release_branch: str = "main"  # versions are registered from this branch only
+    register: str = "hook"  # who registers on the release branch: the "hook" or "ci"
+    lock: str = "requirements.lock"  # the environment's lock file, hashed into each manifest
+    plots: str = "reports/plots"  # the evaluate stage's plot data
 
     @property
     def models_dir(self) -> str:
@@ -48,6 +60,14 @@ class Settings(NamedTuple):
     def path(self, relative: str) -> Path:
         return self.root / relative
 
+    def public(self) -> dict[str, Any]:
+        """Every setting by name, derived paths included (what `weightline settings` prints)."""
+        values: dict[str, Any] = self._asdict()
+        values["root"] = str(self.root)
+        values["stage_order"] = dict(self.stage_order)
+        values.update(manifest=self.manifest, signature=self.signature, training=self.training)
+        return values
+
 
 def find_root(start: Path | None = None) -> Path:
     """The top of the git work tree that holds the current directory."""
@@ -65,16 +85,21 @@ def find_root(start: Path | None = None) -> Path:
         text=True,
     )
     if done.returncode != 0:
-        raise WeightlineError("not inside a git repository: run weightline from your project")
+        raise NotFound("not inside a git repository: run weightline from your project")
     return Path(done.stdout.strip())
 
 
-def _stamp(root: Path) -> list:
-    """What the cached settings were read from: a change to either file invalidates them."""
-    stamp = []
-    for name in ("pyproject.toml", "dvc.yaml"):
+def _stamp(root: Path) -> list[list[object]]:
+    """What the cached settings were read from: a change to any of these files invalidates them."""
+    stamp: list[list[object]] = []
+    for name in STAMPED:
         try:
             found = os.stat(root / name)
+        except FileNotFoundError:
+            if name == ".gto":
+                stamp.append([name])
+                continue
+            return []
         except OSError:
             return []
         stamp.append([name, found.st_ino, found.st_size, found.st_mtime_ns])
@@ -92,7 +117,11 @@ def load(root: Path | None = None) -> Settings:
         cached = json.loads((root / CACHE).read_text())
         if stamp and cached["stamp"] == stamp:
             fields = cached["settings"]
-            return Settings(root=root, **fields | {"key_metrics": tuple(fields["key_metrics"])})
+            return Settings(
+                root=root,
+                **fields
+                | {"key_metrics": tuple(fields["key_metrics"]), "stages": tuple(fields["stages"])},
+            )
     except (OSError, ValueError, KeyError, TypeError):
         pass  # no cache yet, or an unusable one: parse
     settings = parse(root)
@@ -107,34 +136,81 @@ def load(root: Path | None = None) -> Settings:
     return settings
 
 
+def _text(table: dict[str, Any], key: str, default: str) -> str:
+    value = table.get(key, default)
+    if not isinstance(value, str) or not value:
+        raise ConfigurationError(
+            f"[tool.weightline] {key} = {value!r} in pyproject.toml must be a non-empty string"
+        )
+    return value
+
+
 def parse(root: Path) -> Settings:
     import tomllib
 
     pyproject = root / "pyproject.toml"
     if not pyproject.exists():
-        raise WeightlineError(f"no pyproject.toml in {root}: run weightline from the project root")
+        raise ConfigurationError(
+            f"no pyproject.toml in {root}: run weightline from the project root"
+        )
     try:
         table = tomllib.loads(pyproject.read_text()).get("tool", {}).get("weightline")
     except tomllib.TOMLDecodeError as error:
-        raise WeightlineError(f"{pyproject} is not valid TOML: {error}") from None
-    if not table or "artifact" not in table:
-        raise WeightlineError(f"{pyproject} has no [tool.weightline] table with an `artifact` key")
-    artifact = table["artifact"]
+        raise ConfigurationError(f"{pyproject} is not valid TOML: {error}") from error
+    if not isinstance(table, dict) or "artifact" not in table:
+        raise ConfigurationError(
+            f"{pyproject} has no [tool.weightline] table with an `artifact` key"
+        )
+    artifact = _text(table, "artifact", "")
     weights = artifact_path(root, artifact)
+    register = _text(table, "register", "hook")
+    if register not in ("hook", "ci"):
+        raise ConfigurationError(
+            f'[tool.weightline] register = {register!r}: use "hook" (the post-commit hook '
+            'registers on the release branch) or "ci" (the release workflow does)'
+        )
+    key_metrics = table.get("key_metrics", ())
+    if not isinstance(key_metrics, list | tuple) or not all(
+        isinstance(k, str) for k in key_metrics
+    ):
+        raise ConfigurationError("[tool.weightline] key_metrics must be a list of metric names")
     return Settings(
         root=root,
         artifact=artifact,
         weights=weights,
-        holdout=table.get("holdout", "data/holdout"),
-        metrics=table.get("metrics", "reports/metrics.json"),
-        config=table.get("config", f"{Path(weights).parent}/config.yaml"),
-        key_metrics=tuple(table.get("key_metrics", ())),
-        first_version=table.get("first_version", "v1.0.0"),
-        git_remote=table.get("git_remote", "origin"),
+        holdout=_text(table, "holdout", "data/holdout"),
+        metrics=_text(table, "metrics", "reports/metrics.json"),
+        config=_text(table, "config", f"{Path(weights).parent}/config.yaml"),
+        key_metrics=tuple(key_metrics),
+        first_version=_text(table, "first_version", "v1.0.0"),
+        git_remote=_text(table, "git_remote", "origin"),
         stage_order=dict(table.get("stage_order", {"production": "staging"})),
-        evaluate=table.get("evaluate", ""),
-        loader=table.get("loader", ""),
+        evaluate=str(table.get("evaluate", "")),
+        loader=str(table.get("loader", "")),
+        stages=allowed_stages(root),
+        release_branch=_text(table, "release_branch", "main"),
+        register=register,
+        lock=_text(table, "lock", "requirements.lock"),
+        plots=_text(table, "plots", "reports/plots"),
     )
+
+
+def allowed_stages(root: Path) -> tuple[str, ...]:
+    """The `stages:` list of .gto (GTO's own config), or GTO's usual three."""
+    import yaml
+
+    path = root / ".gto"
+    if not path.exists():
+        return DEFAULT_STAGES
+    try:
+        stages = (yaml.safe_load(path.read_text()) or {}).get("stages")
+    except (yaml.YAMLError, AttributeError) as error:
+        raise ConfigurationError(f".gto is not a valid YAML mapping ({error}): fix it") from error
+    if stages is None:
+        return DEFAULT_STAGES
+    if not isinstance(stages, list) or not all(isinstance(s, str) for s in stages):
+        raise ConfigurationError(".gto: `stages` must be a list of stage names")
+    return tuple(stages)
 
 
 def artifact_path(root: Path, artifact: str) -> str:
@@ -143,18 +219,18 @@ def artifact_path(root: Path, artifact: str) -> str:
 
     dvc_yaml = root / "dvc.yaml"
     try:
-        artifacts = yaml.safe_load(dvc_yaml.read_text()).get("artifacts") or {}
-    except (OSError, yaml.YAMLError) as error:
-        raise WeightlineError(f"cannot read {dvc_yaml}: {error}") from None
+        artifacts = (yaml.safe_load(dvc_yaml.read_text()) or {}).get("artifacts") or {}
+    except (OSError, yaml.YAMLError, AttributeError) as error:
+        raise ConfigurationError(f"cannot read {dvc_yaml}: {error}") from error
     if artifact not in artifacts:
-        raise WeightlineError(
+        raise ConfigurationError(
             f"dvc.yaml has no artifact {artifact!r} (it has {sorted(artifacts) or 'none'}): "
             "fix `artifact` in [tool.weightline] or the `artifacts:` section of dvc.yaml"
         )
-    return artifacts[artifact]["path"]
+    return str(artifacts[artifact]["path"])
 
 
-def entry_point(settings: Settings, key: str) -> Callable:
+def entry_point(settings: Settings, key: str) -> Callable[..., Any]:
     """The user function named by `key` in [tool.weightline] ("package.module:function").
 
     This is the only way weightline reaches the project's own code: it never imports it by name.
@@ -162,16 +238,17 @@ def entry_point(settings: Settings, key: str) -> Callable:
     spec = getattr(settings, key)
     module_name, _, function = spec.partition(":")
     if not module_name or not function:
-        raise WeightlineError(
+        raise ConfigurationError(
             f"[tool.weightline] {key} = {spec!r} is not 'package.module:function': set it in "
             "pyproject.toml"
         )
     import importlib
 
     try:
-        return getattr(importlib.import_module(module_name), function)
+        found: Callable[..., Any] = getattr(importlib.import_module(module_name), function)
     except (ImportError, AttributeError) as error:
-        raise WeightlineError(
+        raise ConfigurationError(
             f"cannot load [tool.weightline] {key} = {spec!r} ({error}): is the project installed "
             "(`make setup`) and the name right?"
-        ) from None
+        ) from error
+    return found

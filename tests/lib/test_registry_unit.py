@@ -37,7 +37,7 @@ def test_where_clauses_parse_into_conditions():
     ["accuracy > 1", "metrics.accuracy", "metrics.accuracy => 1", "metrics. > 1", "x.y = 1"],
 )
 def test_malformed_where_clauses_are_refused(text):
-    with pytest.raises(WeightlineError, match="--where"):
+    with pytest.raises(WeightlineError, match="condition"):
         parse_where(text)
 
 

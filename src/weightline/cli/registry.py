@@ -3,13 +3,15 @@
 Each reads the SQLite index (brought up to date from git tags first); none writes to git.
 """
 
+from __future__ import annotations
+
 import argparse
-import sys
-from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from weightline import settings as project
-from weightline.errors import WeightlineError
+from weightline import api
+from weightline.cli.main import Adder, formats, json_flag, output_format
+from weightline.cli.output import emit, print_json
+from weightline.errors import Refused
 
 FIELD_HELP = "metrics.<name>, config.<dotted.key> or data.<path>"
 VIEW_HELP = """\
@@ -28,38 +30,10 @@ views (one row per ...):
 `ordinal` orders versions as SemVer does; `environment` and `gate` are JSON (json_extract)."""
 
 
-def emit(rows: list[dict], columns: Sequence[str], fmt: str, empty: str) -> None:
-    """Rows as an aligned table, JSON or CSV on stdout."""
-    import csv
-    import json
-
-    if fmt == "json":
-        print(json.dumps(rows, indent=2, default=str))
-    elif fmt == "csv":
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(columns), extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    elif rows:
-        from weightline.cli.main import table
-
-        print(
-            table(
-                [{c: "" if r.get(c) is None else r.get(c) for c in columns} for r in rows], columns
-            )
-        )
-    else:
-        print(empty)
-
-
-def output_format(args: argparse.Namespace) -> str:
-    return "json" if args.json else "csv" if args.csv else "table"
-
-
 def cmd_query(args: argparse.Namespace) -> None:
     import time
 
     from weightline.store import query as q
-    from weightline.store.index import open_index
 
     now = time.time()
     sort, descending = q.parse_sort(args.sort)
@@ -74,87 +48,58 @@ def cmd_query(args: argparse.Namespace) -> None:
         limit=args.limit,
     )
     if args.limit is not None and args.limit < 1:
-        raise WeightlineError("--limit must be at least 1")
-    settings = project.load()
-    with open_index(settings) as index:
-        rows = q.run(index.conn, spec, settings.key_metrics)
+        raise Refused("--limit must be at least 1")
+    rows = api.query(spec)
     fmt = output_format(args)
     if fmt == "json":
         emit(rows, [], fmt, "")
         return
-    columns = q.columns(spec, rows, settings.key_metrics)
+    key_metrics = api.settings().key_metrics
+    columns = q.columns(spec, rows, key_metrics)
     emit([q.flat(r, short=fmt == "table") for r in rows], columns, fmt, "no version matches")
 
 
 def cmd_sql(args: argparse.Namespace) -> None:
-    from weightline.store.index import open_index, path_of
-    from weightline.store.query import run_sql
-
-    settings = project.load()
-    open_index(settings).close()  # up to date first; then a separate read-only connection
-    names, rows = run_sql(path_of(settings), args.statement)
+    names, rows = api.sql(args.statement)
     emit([dict(zip(names, r, strict=True)) for r in rows], names, output_format(args), "(no rows)")
 
 
 def cmd_drift(args: argparse.Namespace) -> None:
-    import json
-
     from weightline.domain import drift
-    from weightline.ops.loading import read_frame
-    from weightline.store.index import open_index
 
-    settings = project.load()
-    with open_index(settings) as index:
-        tag = index.version_tag(args.ref)
-        manifest = index.manifest(tag)
-    sample = read_frame(Path(args.data))
-    report = drift.sample_drift(manifest, sample, args.threshold)
+    report = api.drift(args.ref, api.read_frame(Path(args.data)), args.threshold)
     if args.json:
-        print(json.dumps({"version": tag, "data": args.data, **report}, indent=2))
+        print_json({"data": args.data, **report})
     else:
-        print(f"{args.data} against the training data of {tag}")
+        print(f"{args.data} against the training data of {report['version']}")
         print("\n".join(drift.sample_lines(report)))
     if args.check and report["moved"]:
-        raise WeightlineError(
-            f"{len(report['moved'])} feature(s) moved beyond PSI {args.threshold}: "
+        raise Refused(
+            f"{len(report['moved'])} feature(s) moved beyond PSI {report['threshold']}: "
             f"{', '.join(report['moved'])}"
         )
 
 
 def cmd_report(args: argparse.Namespace) -> None:
-    from weightline.ops.report import render
-    from weightline.store.index import open_index
-
-    settings = project.load()
-    with open_index(settings) as index:
-        page = render(index, settings)
-    output = Path(args.output)
-    from weightline.store.files import write_atomic
-
-    write_atomic(output, page)
-    print(f"wrote {output} ({len(page) // 1024} KiB): open it in a browser, no server needed")
+    written = api.report(Path(args.output))
+    size = written.stat().st_size // 1024
+    if args.json:
+        print_json({"path": str(written), "kib": size})
+    else:
+        print(f"wrote {written} ({size} KiB): open it in a browser, no server needed")
 
 
 def cmd_reproduce(args: argparse.Namespace) -> None:
-    import json
-
-    from weightline.ops.reproduce import reproduce
-    from weightline.store.index import open_index
-
-    settings = project.load()
-    with open_index(settings) as index:
-        tag = index.version_tag(args.ref)
-        commit, manifest = index.commit(tag), index.manifest(tag)
-    result = reproduce(settings, tag, commit, manifest)
+    result = api.reproduce(args.ref)
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
+        print_json(result.to_dict())
     else:
         print("\n".join(result.lines()))
     if result.verdict == "differs" and args.check:
-        raise WeightlineError(f"{tag} did not reproduce: see the differences above")
+        raise Refused(f"{result.version} did not reproduce: see the differences above")
 
 
-def add_commands(add: Callable) -> None:
+def add_commands(add: Adder) -> None:
     """Register this module's subcommands through cli.build_parser's `add(name, func, help)`."""
     query = add("query", cmd_query, "find versions: metrics, config, data, author, time, stage")
     query.formatter_class = argparse.RawDescriptionHelpFormatter
@@ -178,9 +123,7 @@ def add_commands(add: Callable) -> None:
         "descending unless :asc is added",
     )
     query.add_argument("--limit", type=int)
-    formats = query.add_mutually_exclusive_group()
-    formats.add_argument("--json", action="store_true")
-    formats.add_argument("--csv", action="store_true")
+    formats(query)
 
     sql = add("sql", cmd_sql, "run one read-only SELECT over the registry's views")
     sql.formatter_class = argparse.RawDescriptionHelpFormatter
@@ -190,9 +133,7 @@ def add_commands(add: Callable) -> None:
         'ORDER BY value DESC LIMIT 5"'
     )
     sql.add_argument("statement", help="one SELECT or WITH statement")
-    formats = sql.add_mutually_exclusive_group()
-    formats.add_argument("--json", action="store_true")
-    formats.add_argument("--csv", action="store_true")
+    formats(sql)
 
     drift = add("drift", cmd_drift, "compare a data sample with a version's training data")
     drift.add_argument("ref", help="vX.Y.Z, <artifact>@vX.Y.Z or a stage (production)")
@@ -205,14 +146,15 @@ def add_commands(add: Callable) -> None:
         "--threshold", type=float, default=0.2, help="PSI above which a feature moved"
     )
     drift.add_argument("--check", action="store_true", help="exit 1 if any feature moved")
-    drift.add_argument("--json", action="store_true")
+    json_flag(drift)
 
     report = add("report", cmd_report, "write one self-contained HTML page about the registry")
     report.add_argument("-o", "--output", default="registry.html")
+    json_flag(report)
 
     reproduce = add(
         "reproduce", cmd_reproduce, "retrain a version in a temporary worktree and compare"
     )
     reproduce.add_argument("ref", help="vX.Y.Z, <artifact>@vX.Y.Z or a stage")
     reproduce.add_argument("--check", action="store_true", help="exit 1 unless it reproduces")
-    reproduce.add_argument("--json", action="store_true")
+    json_flag(reproduce)

@@ -17,7 +17,7 @@ The mean shift is in units of the older standard deviation: it says which way, a
 import math
 from itertools import pairwise
 
-from weightline.errors import WeightlineError
+from weightline.errors import Refused
 
 PSI_THRESHOLD = 0.2
 BALANCE_THRESHOLD = 0.05  # a class share moving by 5 points or more is flagged
@@ -245,11 +245,11 @@ def sample_drift(manifest: dict, frame, threshold: float = PSI_THRESHOLD) -> dic
     training = manifest.get("training_data") or {}
     features = training.get("features") or {}
     if not features:
-        raise WeightlineError("this version's manifest has no training-data summary to compare")
+        raise Refused("this version's manifest has no training-data summary to compare")
     missing = [name for name in features if name not in frame.columns]
     if missing:
         shown = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
-        raise WeightlineError(
+        raise Refused(
             f"the sample lacks {len(missing)} of the model's input column(s): {shown}; "
             "give a file with the same column names as the training data"
         )
@@ -259,7 +259,7 @@ def sample_drift(manifest: dict, frame, threshold: float = PSI_THRESHOLD) -> dic
         values = pd.to_numeric(raw, errors="coerce").astype("float64")
         text = int((values.isna() & raw.notna()).sum())
         if text:
-            raise WeightlineError(
+            raise Refused(
                 f"column {name!r} of the sample has {text} non-numeric value(s), "
                 f"e.g. {raw[values.isna() & raw.notna()].iloc[0]!r}: the model takes numbers"
             )

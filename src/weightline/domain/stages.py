@@ -1,4 +1,4 @@
-"""Stage history: GTO stage tags read back into events, and who holds each stage now.
+"""Stage history: the rule that says which version holds each stage, from GTO stage tags.
 
 `model#production#7` assigns production to the version registered at the tag's commit;
 `model#production!#8` unassigns it. N is one counter per artifact across all stages, so it orders
@@ -8,16 +8,11 @@ unassignment the stage falls back to the previous holder, as GTO computes it.
 """
 
 import re
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Any
 
-import yaml
-
-from weightline.domain.tags import NAME, RegisteredVersion, Tag, read_tags, summary_of
-from weightline.errors import WeightlineError
-from weightline.store import git
+from weightline.domain.tags import NAME, RegisteredVersion, Tag
 
 STAGE_TAG = re.compile(rf"^(?P<artifact>{NAME})#(?P<stage>{NAME})(?P<cancel>!?)#(?P<number>\d+)$")
 DEFAULT_STAGES = ("staging", "production", "archived")
@@ -30,23 +25,11 @@ class StageEvent:
     number: int
     assigned: bool  # False for an unassignment
     version: RegisteredVersion
-    summary: dict = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
 
     @property
     def action(self) -> str:
-        return self.summary.get("action", "assign" if self.assigned else "unassign")
-
-
-def allowed_stages(root: Path) -> tuple[str, ...]:
-    """The `stages:` list of .gto (GTO's own config), or GTO's usual three."""
-    path = root / ".gto"
-    if not path.exists():
-        return DEFAULT_STAGES
-    try:
-        stages = (yaml.safe_load(path.read_text()) or {}).get("stages")
-    except yaml.YAMLError as error:
-        raise WeightlineError(f".gto is not valid YAML ({error}): fix it") from None
-    return tuple(stages) if stages else DEFAULT_STAGES
+        return str(self.summary.get("action", "assign" if self.assigned else "unassign"))
 
 
 def parse_stage_tag(name: str, artifact: str) -> tuple[str, int, bool] | None:
@@ -57,24 +40,8 @@ def parse_stage_tag(name: str, artifact: str) -> tuple[str, int, bool] | None:
     return match["stage"], int(match["number"]), not match["cancel"]
 
 
-def stage_events(
-    root: Path, artifact: str, versions: list[RegisteredVersion], warn: bool = True
-) -> list[StageEvent]:
-    """All stage events of `artifact`, oldest first; tags on unregistered commits are skipped."""
-    by_commit = {v.commit: v for v in versions}
-    events = []
-    for tag in read_tags(root, f"{artifact}#*"):
-        parsed = parse_stage_tag(tag.name, artifact)
-        if parsed is None:
-            continue
-        stage, number, assigned = parsed
-        version = by_commit.get(tag.commit)
-        if version is None:
-            if warn:
-                print(f"weightline: skipping {tag.name}: no version at its commit", file=sys.stderr)
-            continue
-        events.append(StageEvent(tag, stage, number, assigned, version, summary_of(tag.message)))
-    return sorted(events, key=lambda e: e.number)
+def stage_tag(artifact: str, stage: str, number: int, assigned: bool) -> str:
+    return f"{artifact}#{stage}{'' if assigned else '!'}#{number}"
 
 
 def active(events: Sequence[tuple[str, str, bool]]) -> dict[str, list[int]]:
@@ -82,7 +49,6 @@ def active(events: Sequence[tuple[str, str, bool]]) -> dict[str, list[int]]:
     assignments through which versions are in it now (their last event for it), newest first.
 
     The newest holds the stage; the next is where an unassignment or a rollback falls back to.
-    The index applies the same function to its own rows.
     """
     last: dict[tuple[str, str], int] = {}
     for position, (stage, version, _) in enumerate(events):
@@ -100,18 +66,31 @@ def holding(events: Sequence[tuple[str, str, bool]]) -> dict[str, int]:
     return {stage: positions[0] for stage, positions in active(events).items()}
 
 
-def holders(events: list[StageEvent]) -> dict[str, StageEvent]:
+def holders(events: Sequence[StageEvent]) -> dict[str, StageEvent]:
     """The assignment through which each stage is held now (stages held by nobody are absent)."""
     positions = holding([(e.stage, e.version.name, e.assigned) for e in events])
     return {stage: events[position] for stage, position in positions.items()}
 
 
-def next_number(root: Path, artifact: str) -> int:
-    """One more than the highest N on any stage tag of the artifact (lightweight ones too)."""
-    names = git.run(root, "for-each-ref", "--format=%(refname:strip=2)", f"refs/tags/{artifact}#*")
-    numbers = [parsed[1] for name in names.split() if (parsed := parse_stage_tag(name, artifact))]
-    return max(numbers, default=0) + 1
+@dataclass(frozen=True)
+class History:
+    """Every stage event of an artifact, oldest first, and what follows from them."""
 
+    events: list[StageEvent]
 
-def stages_of(version: RegisteredVersion, held: dict[str, StageEvent]) -> list[str]:
-    return sorted(stage for stage, event in held.items() if event.version.name == version.name)
+    @property
+    def held(self) -> dict[str, StageEvent]:
+        return holders(self.events)
+
+    def active(self, stage: str) -> list[StageEvent]:
+        """Versions whose last event for `stage` is an assignment, newest assignment first."""
+        rows = [(e.stage, e.version.name, e.assigned) for e in self.events]
+        return [self.events[position] for position in active(rows).get(stage, [])]
+
+    def has_been(self, version: RegisteredVersion, stage: str) -> bool:
+        return any(
+            e.assigned and e.stage == stage and e.version.name == version.name for e in self.events
+        )
+
+    def stages_of(self, version: RegisteredVersion) -> list[str]:
+        return sorted(s for s, event in self.held.items() if event.version.name == version.name)

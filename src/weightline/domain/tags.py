@@ -1,27 +1,29 @@
-"""GTO's tag grammar, and the registered versions read from git in one pass.
+"""GTO's tag grammar: names, messages and the records a tag stands for.
 
 `model@v1.2.0` registers a version; `model#production#7` assigns a stage and `model#production!#8`
 unassigns it. Tags are annotated; the message starts with GTO's sentence and, after a blank line,
 carries weightline's JSON summary. Only tags that fit the grammar and are annotated count.
+Tags are read from git by the index (store/index.py), never here: this module does no I/O.
+
+A tag message is input from anyone who can push a tag, so reading its summary is bounded: a
+message too large or too deeply nested is treated as having no summary, never as a crash.
 """
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Any
 
-from weightline.domain.semver import Version, is_version
-from weightline.store import git
+from weightline.domain.semver import Version
 
 NAME = r"[a-zA-Z0-9](?:[a-zA-Z0-9_/-]*[a-zA-Z0-9])?"
-_SEP = "\x1f"  # between fields of one ref
-_END = "\x1e"  # between refs
+MAX_SUMMARY_BYTES = 256 * 1024  # weightline's own summaries are a few KiB
 
 
 def version_tag(artifact: str, version: Version | str) -> str:
     return f"{artifact}@{version}"
 
 
-def registration_message(artifact: str, version: Version, summary: dict) -> str:
+def registration_message(artifact: str, version: Version, summary: dict[str, Any]) -> str:
     return (
         f"Registering artifact {artifact} version {version}\n\n"
         + json.dumps(summary, sort_keys=True)
@@ -29,14 +31,22 @@ def registration_message(artifact: str, version: Version, summary: dict) -> str:
     )
 
 
-def summary_of(message: str) -> dict:
+def summary_of(message: str) -> dict[str, Any]:
     """The JSON summary after GTO's sentence, or {} for a tag written by another tool."""
     _, _, rest = message.partition("\n\n")
-    try:
-        value = json.loads(rest.strip() or "{}")
-    except json.JSONDecodeError:
-        return {}
+    value = bounded_json(rest.strip() or "{}", MAX_SUMMARY_BYTES)
     return value if isinstance(value, dict) else {}
+
+
+def bounded_json(text: str, max_bytes: int) -> object:
+    """Parsed JSON, or None for text that is not JSON, too large, or nested too deeply for the
+    parser (which raises RecursionError on a hostile 200,000 `[`)."""
+    if len(text) > max_bytes:
+        return None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -58,7 +68,7 @@ class RegisteredVersion:
     artifact: str
     version: Version
     tag: Tag
-    summary: dict = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -67,52 +77,3 @@ class RegisteredVersion:
     @property
     def commit(self) -> str:
         return self.tag.commit
-
-
-def read_tags(root: Path, pattern: str) -> list[Tag]:
-    """Every annotated tag matching the glob, with message and peeled commit, in one git call."""
-    fmt = _SEP.join(
-        [
-            "%(refname:strip=2)",
-            "%(objecttype)",
-            "%(objectname)",
-            "%(*objectname)",
-            "%(*objecttype)",
-            "%(taggername)",
-            "%(taggeremail:trim)",
-            "%(taggerdate:iso-strict)",
-            "%(contents)",
-        ]
-    )
-    out = git.run(root, "for-each-ref", f"--format={fmt}{_END}", f"refs/tags/{pattern}")
-    tags = []
-    for record in out.split(_END):
-        fields = record.strip("\n").split(_SEP)
-        if len(fields) != 9 or fields[1] != "tag":
-            continue  # lightweight tags are not registrations (GTO ignores them too)
-        name, _, object_id, commit, target_type, tagger, email, date, message = fields
-        tags.append(Tag(name, object_id, commit, target_type, tagger, email, date, message))
-    return tags
-
-
-def registered_versions(root: Path, artifact: str) -> list[RegisteredVersion]:
-    """All versions of `artifact`, oldest first.
-
-    Tags outside the grammar are left out, and so is any second version on one commit (the lowest
-    counts, as in the index, which also warns about it): GTO refuses such a repository outright.
-    """
-    prefix = f"{artifact}@"
-    candidates = []
-    for tag in read_tags(root, f"{artifact}@v*"):
-        text = tag.name[len(prefix) :]
-        if is_version(text) and tag.target_type == "commit":
-            candidates.append(
-                RegisteredVersion(artifact, Version.parse(text), tag, summary_of(tag.message))
-            )
-    seen: set[str] = set()
-    versions = []
-    for version in sorted(candidates, key=lambda v: v.version):
-        if version.commit not in seen:
-            seen.add(version.commit)
-            versions.append(version)
-    return versions

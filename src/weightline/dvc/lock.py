@@ -5,7 +5,7 @@ from pathlib import Path
 
 import yaml
 
-from weightline.errors import WeightlineError
+from weightline.errors import IntegrityError, NotFound
 
 
 @dataclass(frozen=True)
@@ -20,16 +20,16 @@ def parse(text: str, where: str = "dvc.lock") -> dict:
     try:
         lock = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise WeightlineError(f"{where} is not valid YAML ({error}): run `dvc repro`") from None
+        raise IntegrityError(f"{where} is not valid YAML ({error}): run `dvc repro`") from None
     if not isinstance(lock, dict) or not isinstance(lock.get("stages"), dict):
-        raise WeightlineError(f"{where} has no stages: run `dvc repro`")
+        raise IntegrityError(f"{where} has no stages: run `dvc repro`")
     return lock
 
 
 def read(root: Path) -> dict:
     path = root / "dvc.lock"
     if not path.exists():
-        raise WeightlineError("there is no dvc.lock yet: run `dvc repro` first")
+        raise NotFound("there is no dvc.lock yet: run `dvc repro` first")
     return parse(path.read_text())
 
 
@@ -59,5 +59,5 @@ def dependencies(lock: dict, skip_stage_of: str | None = None) -> dict[str, Entr
 def output(lock: dict, path: str, where: str = "dvc.lock") -> Entry:
     entry = outputs(lock).get(path)
     if entry is None:
-        raise WeightlineError(f"{where} records no output {path!r}: run `dvc repro`")
+        raise NotFound(f"{where} records no output {path!r}: run `dvc repro`")
     return entry

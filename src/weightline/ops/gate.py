@@ -1,41 +1,34 @@
-"""The validation gate: a candidate must do well enough on the frozen hold-out set to be production.
+"""Running the validation gate: a candidate must do well enough on the frozen hold-out set.
 
-Both the candidate and the current production version are fetched from the DVC remote and
-SHA-256-verified (never taken from the working tree), then scored by the project's own evaluate
-function on the hold-out set, whose hash must be the one production was gated on. Rules per
-metric come from conf/gate.yaml (Hydra): a metric passes when it improves by at least
-min_abs_change and min_rel_change, or, where neither is set, when it is worse by no more than
-tolerance. The first production version is held to absolute thresholds instead.
+Whose rules: the evaluator, conf/gate.yaml and the hold-out set of the release branch's commit
+(committed, reviewed), in a clean temporary worktree of it. Uncommitted edits never decide a
+promotion, and the report records which commit's evaluator it used.
+
+What is scored: the candidate and the current production version, fetched (SHA-256-verified,
+from the local DVC cache or the remote, never the working tree) and scored by the project's
+own evaluate function on that hold-out set. If production was gated on another hold-out set,
+the comparison would mean nothing: the gate refuses, unless a re-base is asked for with a
+reason, which holds the candidate to the absolute thresholds and is recorded in the stage tag.
 """
 
-import contextlib
-import os
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from weightline.domain.gate import GateConfig, Rebase, Report, Rule, judge, verdict
 from weightline.domain.stages import StageEvent
 from weightline.domain.tags import RegisteredVersion
-from weightline.errors import WeightlineError
-from weightline.ops.register import read_manifest
-from weightline.settings import Settings, entry_point
-
-
-@dataclass
-class Rule:
-    direction: str = "higher"  # which way is better: higher or lower
-    threshold: float | None = None  # the first production version must reach this
-    min_abs_change: float = 0.0  # improvement required over production, absolute
-    min_rel_change: float = 0.0  # and relative to production's value (0.01 = 1%)
-    tolerance: float = 0.0  # with no improvement required: the largest regression allowed
-
-
-@dataclass
-class GateConfig:
-    metrics: dict[str, Rule]
+from weightline.errors import ConfigurationError, NotFound, WeightlineError
+from weightline.settings import Settings
+from weightline.store import git
+from weightline.store.manifests import read_manifest
 
 
 @dataclass(frozen=True)
@@ -47,172 +40,177 @@ class Candidate:
     version: str  # v1.2.0, or HEAD
 
     @classmethod
-    def of(cls, version: RegisteredVersion) -> "Candidate":
+    def of(cls, version: RegisteredVersion) -> Candidate:
         return cls(version.name, version.commit, str(version.version))
 
 
-def load_rules(settings: Settings) -> dict[str, Rule]:
+def load_rules(conf: Path) -> dict[str, Rule]:
     """conf/gate.yaml, composed by Hydra and checked against `Rule` (a typo names its key)."""
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
-    conf = settings.root / "conf"
     if not (conf / "gate.yaml").exists():
-        raise WeightlineError("conf/gate.yaml is missing: it holds the promotion gate's rules")
+        raise ConfigurationError("conf/gate.yaml is missing: it holds the promotion gate's rules")
     try:
         with initialize_config_dir(config_dir=str(conf), version_base=None):
             composed = compose(config_name="gate")
         merged = OmegaConf.merge(OmegaConf.structured(GateConfig), composed)
-        rules = OmegaConf.to_object(merged).metrics
+        rules: dict[str, Rule] = OmegaConf.to_object(merged).metrics  # type: ignore[attr-defined]
     except OmegaConfBaseException as error:
         key = getattr(error, "full_key", None) or "?"
-        raise WeightlineError(
+        raise ConfigurationError(
             f"conf/gate.yaml: {key}: {str(error).splitlines()[0]}; fix the rule"
-        ) from None
+        ) from error
     for name, rule in rules.items():
         if rule.direction not in ("higher", "lower"):
-            raise WeightlineError(
+            raise ConfigurationError(
                 f"conf/gate.yaml: metrics.{name}.direction is {rule.direction!r}: "
                 "use higher or lower"
             )
     if not rules:
-        raise WeightlineError("conf/gate.yaml lists no metrics: the gate would check nothing")
+        raise ConfigurationError("conf/gate.yaml lists no metrics: the gate would check nothing")
     return rules
 
 
-def holdout_md5(settings: Settings) -> str:
-    """The hold-out set's DVC hash, after checking the workspace copy matches it."""
-    from weightline.dvc.remote import status
+def evaluator_commit(settings: Settings) -> tuple[str, str]:
+    """(ref, commit) of the release branch: locally, else as the git remote has it."""
+    branch = settings.release_branch
+    for ref in (f"refs/heads/{branch}", f"refs/remotes/{settings.git_remote}/{branch}"):
+        commit = git.rev(settings.root, ref)
+        if commit:
+            return ref.removeprefix("refs/heads/").removeprefix("refs/remotes/"), commit
+    raise NotFound(
+        f"there is no release branch {branch!r} here or on {settings.git_remote}: the gate runs "
+        f"the evaluator and rules committed there (fetch it, or set release_branch in "
+        "[tool.weightline])"
+    )
 
-    dvc_file = settings.path(f"{settings.holdout}.dvc")
+
+def holdout_md5_at(settings: Settings, commit: str) -> str:
+    """The hold-out set's DVC hash as `<holdout>.dvc` at `commit` records it."""
+    dvc_file = f"{settings.holdout}.dvc"
+    text = git.show(settings.root, commit, dvc_file)
     try:
-        md5 = yaml.safe_load(dvc_file.read_text())["outs"][0]["md5"]
-    except (OSError, KeyError, IndexError, TypeError, yaml.YAMLError):
-        raise WeightlineError(
-            f"cannot read the hold-out set's hash from {dvc_file.name}: the gate needs "
-            f"{settings.holdout} tracked with `dvc add`"
+        md5 = yaml.safe_load(text or "")["outs"][0]["md5"]
+    except (KeyError, IndexError, TypeError, yaml.YAMLError):
+        raise ConfigurationError(
+            f"cannot read the hold-out set's hash from {dvc_file} at {commit[:10]}: the gate "
+            f"needs {settings.holdout} tracked with `dvc add`"
         ) from None
-    if status(settings.root, [str(dvc_file)]):
+    return str(md5)
+
+
+def uncommitted_rules(settings: Settings) -> list[str]:
+    """Paths that decide the gate and differ from HEAD in the working tree (reported, unused)."""
+    dirty = git.dirty_paths(settings.root)
+    return [
+        path for path in dirty if path.startswith(("conf/", "src/")) or path == "pyproject.toml"
+    ]
+
+
+def score(tree: Path, weights: list[Path]) -> dict[str, dict[str, float]]:
+    """The committed evaluator's metrics for each weights file, run in the worktree `tree`."""
+    from weightline.dvc.worktree import environment
+
+    done = subprocess.run(
+        [sys.executable, "-m", "weightline.ops.evaluation", *map(str, weights)],
+        cwd=tree,
+        env=environment(tree),
+        capture_output=True,
+        text=True,
+        errors="replace",
+    )
+    if done.returncode != 0:
         raise WeightlineError(
-            f"{settings.holdout} does not match {dvc_file.name}: `dvc pull {dvc_file.name}` "
-            "(or `dvc checkout`) to restore the frozen hold-out set"
+            "the project's evaluate function failed on the hold-out set:\n"
+            + (done.stderr.strip() or done.stdout.strip())[-3000:]
         )
-    return md5
+    found: dict[str, dict[str, float]] = json.loads(done.stdout.strip().splitlines()[-1])
+    return found
 
 
-@contextlib.contextmanager
-def working_directory(path: Path) -> Iterator[None]:
-    """The project's evaluate function reads conf/ and data/ relative to the project root."""
-    before = Path.cwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(before)
+def check(
+    settings: Settings,
+    candidate: Candidate,
+    production: StageEvent | None,
+    rebase: str | None = None,
+) -> Report:
+    """The gate report (JSON-ready): verdict, both versions' metrics, each rule, any refusal.
 
-
-def judge(name: str, rule: Rule, candidate: float | None, production: float | None) -> dict:
-    row = {"metric": name, "production": production, "candidate": candidate, "change": None}
-    if candidate is None:
-        return row | {"rule": "metric missing from the candidate", "passed": False}
-    sign = 1 if rule.direction == "higher" else -1
-    better = "≥" if rule.direction == "higher" else "≤"
-    if production is None:
-        if rule.threshold is None:
-            return row | {"rule": "no threshold (reported only)", "passed": True}
-        passed = sign * (candidate - rule.threshold) >= 0
-        return row | {"rule": f"{better} {rule.threshold} (first production)", "passed": passed}
-    change = candidate - production
-    improvement = sign * change
-    if rule.min_abs_change > 0 or rule.min_rel_change > 0:
-        required = max(rule.min_abs_change, rule.min_rel_change * abs(production))
-        text = f"improve by ≥ {required:g}"
-    else:
-        required = -rule.tolerance
-        text = f"worse by ≤ {rule.tolerance:g}" if rule.tolerance else "no worse"
-    passed = improvement >= required - 1e-12
-    return row | {"change": round(change, 6), "rule": text, "passed": passed}
-
-
-def score(settings: Settings, candidate: Candidate, where: Path) -> tuple[dict, str]:
-    """Fetch weights (SHA-256-verified) into `where` and score them on the hold-out set."""
+    `rebase` (a reason) accepts a hold-out set that changed since production was gated, holding
+    the candidate to the absolute thresholds.
+    """
+    from weightline.dvc.worktree import run, worktree
     from weightline.ops.restore import get_commit
 
-    weights, sha256 = get_commit(settings, candidate.commit, candidate.name, where)
-    evaluate = entry_point(settings, "evaluate")
-    with working_directory(settings.root):
-        metrics = evaluate(weights)
-    return {name: float(value) for name, value in metrics.items()}, sha256
-
-
-def check(settings: Settings, candidate: Candidate, production: StageEvent | None) -> dict:
-    """The gate report (JSON-ready): verdict, both versions' metrics, each rule, any refusal."""
-    rules = load_rules(settings)
-    holdout = holdout_md5(settings)
-    report: dict = {
+    ref, commit = evaluator_commit(settings)
+    holdout = holdout_md5_at(settings, commit)
+    report: Report = {
         "candidate": {"version": candidate.version},
         "production": {"version": str(production.version.version)} if production else None,
         "holdout_md5": holdout,
         "checks": [],
         "problems": [],
+        "verdict": "refused",
+        "passed": False,
+        "evaluator": {"ref": ref, "commit": commit},
     }
-    trained_on = read_manifest(settings, candidate.commit)["data"]["holdout"]["md5"]
+    holdout_item = read_manifest(settings, candidate.commit)["data"]["holdout"]
+    trained_on = holdout_item["md5"] if holdout_item else None
     if trained_on != holdout:
         report["problems"].append(
-            f"{candidate.name} was evaluated on hold-out {trained_on}, the project's hold-out "
-            f"set is {holdout}"
+            f"{candidate.name} was evaluated on hold-out {trained_on}, the hold-out set on "
+            f"{ref} is {holdout}"
         )
     gated_on = production.summary.get("holdout_md5") if production else None
-    if gated_on and gated_on != holdout:
-        report["problems"].append(
-            f"the hold-out set changed since {production.version.name} was gated on it "
-            f"(was {gated_on}, now {holdout}): the comparison would mean nothing"
-        )
+    compare = production is not None
+    if production is not None and gated_on and gated_on != holdout:
+        if rebase:
+            report["rebase"] = Rebase(from_holdout=gated_on, to_holdout=holdout, reason=rebase)
+            compare = False
+        else:
+            report["problems"].append(
+                f"the hold-out set changed since {production.version.name} was gated on it "
+                f"(was {gated_on}, now {holdout}): the comparison would mean nothing; re-base "
+                "the gate on the new hold-out set (absolute thresholds) with a reason"
+            )
     if report["problems"]:
-        return report | {"verdict": "refused", "passed": False}
-    with tempfile.TemporaryDirectory(prefix="weightline-gate-") as tmp:
-        metrics, sha = score(settings, candidate, Path(tmp) / "candidate")
-        report["candidate"] |= {"sha256": sha, "metrics": metrics}
-        baseline: dict = {}
-        if production:
+        return report
+    with (
+        tempfile.TemporaryDirectory(prefix="weightline-gate-") as tmp,
+        worktree(settings.root, commit, "weightline-gate-") as tree,
+    ):
+        from weightline.dvc.worktree import environment
+
+        run(
+            [sys.executable, "-m", "dvc", "pull", "--quiet", f"{settings.holdout}.dvc"],
+            tree,
+            environment(tree),
+            "fetching the hold-out set (from the DVC cache, else the remote)",
+        )
+        rules = load_rules(tree / "conf")
+        paths = {}
+        weights, sha, _ = get_commit(settings, candidate.commit, candidate.name, Path(tmp) / "c")
+        paths["candidate"] = weights
+        report["candidate"]["sha256"] = sha
+        if production is not None:
             current = Candidate.of(production.version)
-            baseline, sha = score(settings, current, Path(tmp) / "production")
-            report["production"] |= {"sha256": sha, "metrics": baseline}
+            weights, sha, _ = get_commit(settings, current.commit, current.name, Path(tmp) / "p")
+            paths["production"] = weights
+            assert report["production"] is not None
+            report["production"]["sha256"] = sha
+        scores = score(tree, list(paths.values()))
+    metrics = scores[str(paths["candidate"])]
+    report["candidate"]["metrics"] = metrics
+    baseline: dict[str, float] = {}
+    if "production" in paths and report["production"] is not None:
+        baseline = scores[str(paths["production"])]
+        report["production"]["metrics"] = baseline
     report["checks"] = [
-        judge(name, rule, metrics.get(name), baseline.get(name) if production else None)
+        judge(name, rule, metrics.get(name), baseline.get(name) if compare else None)
         for name, rule in rules.items()
     ]
-    passed = all(check["passed"] for check in report["checks"])
-    return report | {"verdict": "pass" if passed else "fail", "passed": passed}
-
-
-def table(report: dict) -> str:
-    """The report as the terminal (and a reviewer) reads it."""
-    production = report["production"]
-    against = f"{production['version']} (production)" if production else "absolute thresholds"
-    lines = [
-        f"gate: {report['candidate']['version']} (candidate) against {against}, "
-        f"hold-out {report['holdout_md5']}"
-    ]
-    lines += [f"  refused: {problem}" for problem in report["problems"]]
-    if report["checks"]:
-        header = ("metric", "production", "candidate", "change", "rule", "result")
-        rows = [header] + [
-            (
-                c["metric"],
-                "-" if c["production"] is None else f"{c['production']:.6g}",
-                "-" if c["candidate"] is None else f"{c['candidate']:.6g}",
-                "-" if c["change"] is None else f"{c['change']:+.6g}",
-                c["rule"],
-                "pass" if c["passed"] else "FAIL",
-            )
-            for c in report["checks"]
-        ]
-        widths = [max(len(str(row[i])) for row in rows) for i in range(len(header))]
-        for row in rows:
-            lines.append(
-                "  " + "  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True))
-            )
-    lines.append(f"verdict: {report['verdict'].upper()}")
-    return "\n".join(line.rstrip() for line in lines)
+    report["verdict"] = verdict(report["checks"])
+    report["passed"] = report["verdict"] == "pass"
+    return report

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import yaml
 
-from weightline.domain.manifest import SCHEMA_VERSION
+from weightline._version import __version__
+from weightline.domain.manifest import SCHEMA_VERSION, Manifest
 from weightline.dvc import lock as dvclock
-from weightline.errors import WeightlineError
+from weightline.errors import ConfigurationError, IntegrityError, NotFound
 from weightline.settings import Settings
 from weightline.store.digest import sha256_file
 from weightline.store.files import LocalCache, write_atomic
@@ -26,9 +27,9 @@ def _read_json(path: Path, produced_by: str) -> dict:
     try:
         return json.loads(path.read_text())
     except FileNotFoundError:
-        raise WeightlineError(f"{path} is missing: it is written by {produced_by}") from None
+        raise NotFound(f"{path} is missing: it is written by {produced_by}") from None
     except json.JSONDecodeError as error:
-        raise WeightlineError(f"{path} is not valid JSON ({error}): re-run {produced_by}") from None
+        raise IntegrityError(f"{path} is not valid JSON ({error}): re-run {produced_by}") from None
 
 
 def count_rows(path: Path) -> int | None:
@@ -73,12 +74,18 @@ def weights_sha256(settings: Settings, entry: dvclock.Entry) -> str:
     )
 
 
-def build(settings: Settings) -> dict:
+def lock_sha256(settings: Settings) -> str | None:
+    """SHA-256 of the environment's lock file, or None while the project has none."""
+    path = settings.path(settings.lock)
+    return sha256_file(path) if path.is_file() else None
+
+
+def build(settings: Settings) -> Manifest:
     lock = dvclock.read(settings.root)
     weights = dvclock.output(lock, settings.weights)
     inputs, holdout = data_entries(settings, lock)
     if holdout is None:
-        raise WeightlineError(
+        raise ConfigurationError(
             f"no stage depends on the hold-out set {settings.holdout!r}: "
             "fix `holdout` in [tool.weightline] or the evaluate stage's deps"
         )
@@ -86,7 +93,7 @@ def build(settings: Settings) -> dict:
     try:
         config = yaml.safe_load(settings.path(settings.config).read_text())
     except (OSError, yaml.YAMLError) as error:
-        raise WeightlineError(f"cannot read {settings.config} ({error}): run `dvc repro`") from None
+        raise NotFound(f"cannot read {settings.config} ({error}): run `dvc repro`") from None
     return {
         "schema_version": SCHEMA_VERSION,
         "artifact": settings.artifact,
@@ -105,10 +112,12 @@ def build(settings: Settings) -> dict:
         "code": training["code"],
         "environment": training["environment"],
         "run": training["run"],
+        "weightline_version": __version__,
+        "lock": {"path": settings.lock, "sha256": lock_sha256(settings)},
     }
 
 
-def write(settings: Settings) -> dict:
+def write(settings: Settings) -> Manifest:
     manifest = build(settings)
     write_atomic(settings.path(settings.manifest), json.dumps(manifest, indent=2) + "\n")
     return manifest

@@ -1,71 +1,43 @@
 """Stage changes: promote, rollback, archive. Each writes new GTO stage tags and never moves one.
 
-Every change records who, when, from which version and why in the tag message, and they take
-turns on the registration lock. Tag times are kept strictly increasing (GTO orders by them, to the
-second), so `gto show model#production` always agrees with `weightline stages`.
+Every change records who (the identity git itself uses), when, from which version and why in the
+tag message, under the repository's writer lock, reading the registry through the index. Tag
+times are kept strictly increasing (GTO orders by them, to the second), so `gto show
+model#production` agrees with `weightline stages`.
 """
+
+from __future__ import annotations
 
 import json
 import time
 from dataclasses import dataclass
+from typing import Any
 
-from weightline.domain.stages import (
-    StageEvent,
-    active,
-    allowed_stages,
-    holders,
-    next_number,
-    stage_events,
-)
-from weightline.domain.tags import RegisteredVersion, registered_versions
-from weightline.errors import WeightlineError
-from weightline.ops.register import exclusive, resolve
+from weightline.domain.gate import Report
+from weightline.domain.stages import History, StageEvent, stage_tag
+from weightline.domain.tags import RegisteredVersion
+from weightline.errors import NotFound, Refused
 from weightline.settings import Settings
 from weightline.store import git
-from weightline.store.index import remember
+from weightline.store.index import open_index
+from weightline.store.locks import exclusive
 
 
 @dataclass(frozen=True)
-class History:
-    versions: list[RegisteredVersion]
-    events: list[StageEvent]
+class StageChange:
+    """What a stage change wrote: its tags, in order, and the gate report if there was one."""
 
-    @property
-    def held(self) -> dict[str, StageEvent]:
-        return holders(self.events)
-
-    def active(self, stage: str) -> list[StageEvent]:
-        """Versions whose last event for `stage` is an assignment, newest assignment first."""
-        rows = [(e.stage, e.version.name, e.assigned) for e in self.events]
-        return [self.events[position] for position in active(rows).get(stage, [])]
-
-    def has_been(self, version: RegisteredVersion, stage: str) -> bool:
-        return any(e.assigned and e.stage == stage and e.version == version for e in self.events)
+    tags: list[str]
+    version: RegisteredVersion
+    report: Report | None = None
 
 
-def history(settings: Settings) -> History:
-    versions = registered_versions(settings.root, settings.artifact)
-    return History(versions, stage_events(settings.root, settings.artifact, versions))
-
-
-def identity(settings: Settings) -> str:
-    name = git.config(settings.root, "user.name")
-    email = git.config(settings.root, "user.email")
-    if not name:
-        raise WeightlineError("git has no user.name: set it (git config user.name ...) first")
-    return f"{name} <{email}>" if email else name
-
-
-def _tag_time(settings: Settings, events: list[StageEvent]) -> int:
+def _tag_time(events: list[StageEvent]) -> int:
     """Now, or one second after the newest stage tag if that is not earlier (same-second events)."""
-    newest = max((_epoch(e.tag.date) for e in events), default=0)
-    return max(int(time.time()), newest + 1)
-
-
-def _epoch(iso: str) -> int:
     from datetime import datetime
 
-    return int(datetime.fromisoformat(iso).timestamp())
+    newest = max((int(datetime.fromisoformat(e.tag.date).timestamp()) for e in events), default=0)
+    return max(int(time.time()), newest + 1)
 
 
 def write_event(
@@ -74,102 +46,91 @@ def write_event(
     version: RegisteredVersion,
     stage: str,
     assigned: bool,
-    summary: dict,
+    summary: dict[str, Any],
 ) -> str:
-    """Create one stage tag (assignment or unassignment) and return its name."""
-    number = next_number(settings.root, settings.artifact)
+    """Create one stage tag (assignment or unassignment) and return its name; `past` is then
+    read again from the index, so the next event sees this one."""
+    with open_index(settings) as index:
+        number = index.next_stage_number()
     artifact = settings.artifact
-    name = f"{artifact}#{stage}{'' if assigned else '!'}#{number}"
+    name = stage_tag(artifact, stage, number, assigned)
     sentence = (
         f"Assigning stage {stage} to artifact {artifact} version {version.version}"
         if assigned
         else f"Unassigning stage {stage} from artifact {artifact} version {version.version}"
     )
-    when = _tag_time(settings, past.events)
+    when = _tag_time(past.events)
     record = {
         "version": str(version.version),
-        "by": identity(settings),
+        "by": git.identity(settings.root),
         "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when)),
         **summary,
     }
     message = f"{sentence}\n\n{json.dumps(record, sort_keys=True)}\n"
     git.create_tag(settings.root, name, version.commit, message, timestamp=when)
-    remember(settings)
-    past.events.append(
-        StageEvent(
-            tag=git_tag(settings, name),
-            stage=stage,
-            number=number,
-            assigned=assigned,
-            version=version,
-            summary=record,
-        )
-    )
+    with open_index(settings) as index:
+        past.events[:] = index.stage_events()
     return name
 
 
-def git_tag(settings: Settings, name: str):
-    from weightline.domain.tags import read_tags
-
-    return next(t for t in read_tags(settings.root, name) if t.name == name)
-
-
 def check_stage(settings: Settings, stage: str) -> None:
-    stages = allowed_stages(settings.root)
-    if stage not in stages:
-        raise WeightlineError(f"unknown stage {stage!r}: .gto allows {', '.join(stages)}")
+    if stage not in settings.stages:
+        raise NotFound(f"unknown stage {stage!r}: .gto allows {', '.join(settings.stages)}")
 
 
-def promote(settings: Settings, ref: str, stage: str, reason: str = "") -> tuple[str, dict | None]:
+def promote(
+    settings: Settings, ref: str, stage: str, reason: str = "", rebase: str | None = None
+) -> StageChange:
     """Assign `stage` to a version; production first passes the gate.
 
-    Returns the new tag and the gate report; a failed gate returns no tag and writes nothing.
+    A failed gate writes nothing and returns no tags (the report says why). `rebase` (a reason)
+    accepts a hold-out set that changed since production was gated (see ops/gate.py).
     """
     from weightline.ops.gate import Candidate, check
 
     check_stage(settings, stage)
-    with exclusive(settings):
-        past = history(settings)
-        version = resolve(settings, ref)
+    with exclusive(settings.root), open_index(settings) as index:
+        past = index.history()
+        version = index.resolve(ref)
         current = past.held.get(stage)
-        if current and current.version == version:
-            raise WeightlineError(f"{version.name} is already in {stage} ({current.tag.name})")
+        if current and current.version.name == version.name:
+            raise Refused(f"{version.name} is already in {stage} ({current.tag.name})")
         required = settings.stage_order.get(stage)
         if required and not past.has_been(version, required):
-            raise WeightlineError(
+            raise Refused(
                 f"{version.name} has never been in {required}: promote it to {required} first "
                 f"(stage order: {stage} needs {required}; see stage_order in [tool.weightline])"
             )
-        summary: dict = {
+        summary: dict[str, Any] = {
             "action": "promote",
             "from_version": str(current.version.version) if current else None,
             "reason": reason,
         }
         report = None
         if stage == "production":
-            report = check(settings, Candidate.of(version), current)
+            report = check(settings, Candidate.of(version), current, rebase)
             if not report["passed"]:
-                return "", report
+                return StageChange([], version, report)
             summary["gate"] = report
             summary["holdout_md5"] = report["holdout_md5"]
         name = write_event(settings, past, version, stage, True, summary)
-        return name, report
+        return StageChange([name], version, report)
 
 
-def rollback(settings: Settings, stage: str, reason: str = "") -> tuple[str, str]:
+def rollback(settings: Settings, stage: str, reason: str = "") -> StageChange:
     """Give `stage` back to the version that held it before: unassign the current, reassign it.
 
     "Before" is the newest earlier holder that was never unassigned from the stage, so rolling
     back twice never returns to the version the first rollback removed.
     """
     check_stage(settings, stage)
-    with exclusive(settings):
-        past = history(settings)
+    with exclusive(settings.root), open_index(settings) as index:
+        past = index.history()
         active = past.active(stage)
         if not active:
-            raise WeightlineError(f"no version is in {stage}: nothing to roll back")
+            raise Refused(f"no version is in {stage}: nothing to roll back")
         if len(active) < 2:
-            raise WeightlineError(
+            raise Refused(
                 f"{active[0].version.name} is the only version that has been in {stage}: "
                 "there is nothing earlier to roll back to"
             )
@@ -195,39 +156,27 @@ def rollback(settings: Settings, stage: str, reason: str = "") -> tuple[str, str
                 "holdout_md5": previous.summary.get("holdout_md5"),
             },
         )
-        return unassigned, assigned
+        return StageChange([unassigned, assigned], previous.version)
 
 
-def archive(settings: Settings, ref: str, reason: str = "") -> list[str]:
+def archive(settings: Settings, ref: str, reason: str = "") -> StageChange:
     """Move a version to `archived` (unassigning its other stages); never a production version."""
     check_stage(settings, "archived")
-    with exclusive(settings):
-        past = history(settings)
-        version = resolve(settings, ref)
+    with exclusive(settings.root), open_index(settings) as index:
+        past = index.history()
+        version = index.resolve(ref)
         held = past.held
-        if held.get("production") and held["production"].version == version:
-            raise WeightlineError(
+        if held.get("production") and held["production"].version.name == version.name:
+            raise Refused(
                 f"{version.name} is in production: promote another version or "
-                "`weightline rollback production` before archiving it"
+                "roll production back before archiving it"
             )
-        if any(e.version == version for e in past.active("archived")):
-            raise WeightlineError(f"{version.name} is already archived")
+        if any(e.version.name == version.name for e in past.active("archived")):
+            raise Refused(f"{version.name} is already archived")
         written = []
+        action = {"action": "archive", "reason": reason}
         for stage in sorted({e.stage for e in past.events} - {"archived"}):
-            if any(e.version == version for e in past.active(stage)):
-                written.append(
-                    write_event(
-                        settings,
-                        past,
-                        version,
-                        stage,
-                        False,
-                        {"action": "archive", "reason": reason},
-                    )
-                )
-        written.append(
-            write_event(
-                settings, past, version, "archived", True, {"action": "archive", "reason": reason}
-            )
-        )
-        return written
+            if any(e.version.name == version.name for e in past.active(stage)):
+                written.append(write_event(settings, past, version, stage, False, dict(action)))
+        written.append(write_event(settings, past, version, "archived", True, action))
+        return StageChange(written, version)

@@ -1,68 +1,25 @@
-"""Registered versions: finding them by reference, and registering the current commit.
+"""Registering the current commit as the next version, or saying which version it would be.
 
 Registration tags the commit `<artifact>@vX.Y.Z` once every check has passed; a check that fails
-changes nothing. Concurrent registrations take turns on a lock in the git directory, so racing
-processes never compute the same number.
+changes nothing. The registry's state comes from the index, under the repository's writer lock:
+take the lock, refresh the index, decide, write the tag, refresh again.
 """
 
-import fcntl
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
+from weightline._version import __version__
 from weightline.domain import bump as bumps
-from weightline.domain import manifest
-from weightline.domain.semver import Version, is_version
-from weightline.domain.tags import (
-    RegisteredVersion,
-    registered_versions,
-    registration_message,
-    version_tag,
-)
+from weightline.domain.manifest import Manifest
+from weightline.domain.tags import RegisteredVersion, registration_message, version_tag
 from weightline.dvc import lock as dvclock
-from weightline.errors import WeightlineError
+from weightline.errors import Conflict, IntegrityError, Refused
 from weightline.settings import Settings
 from weightline.store import git
 from weightline.store.digest import sha256_bytes, sha256_file
-from weightline.store.index import remember
-
-
-def resolve(settings: Settings, ref: str) -> RegisteredVersion:
-    """The version a reference names, exactly; anything vague is refused with what exists.
-
-    A reference is `v1.2.0`, `model@v1.2.0`, a stage (`production`: the version holding it) or a
-    stage tag (`model#production#7`: the version that tag assigned). "latest" is never one. The
-    index (brought up to date with git first) answers, so every command resolves alike.
-    """
-    from weightline.store.index import open_index
-
-    with open_index(settings) as index:
-        return index.resolve(ref)
-
-
-def manifest_text(settings: Settings, commit: str) -> str:
-    text = git.show(settings.root, commit, settings.manifest)
-    if text is None:
-        raise WeightlineError(
-            f"commit {commit[:10]} has no {settings.manifest}: run `dvc repro`, commit, register"
-        )
-    return text
-
-
-def read_manifest(settings: Settings, commit: str) -> dict:
-    return manifest.parse(manifest_text(settings, commit), f"{settings.manifest} at {commit[:10]}")
-
-
-@contextmanager
-def exclusive(settings: Settings) -> Iterator[None]:
-    """One registration or stage change at a time per repository (all worktrees included)."""
-    path = git.common_dir(settings.root) / "weightline.flock"
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+from weightline.store.index import Index, open_index, remember
+from weightline.store.locks import exclusive
+from weightline.store.manifests import manifest_text, read_manifest
 
 
 @dataclass(frozen=True)
@@ -71,11 +28,43 @@ class Registration:
     bump: bumps.Bump
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What registering a commit would do: the tag it would write, or the version it already is."""
+
+    name: str  # model@v1.2.0
+    bump: bumps.Bump
+    existing: RegisteredVersion | None = None  # the commit or its weights are already this one
+
+
+def resolve(settings: Settings, ref: str) -> RegisteredVersion:
+    """The version a reference names, exactly; anything vague is refused with what exists.
+
+    A reference is `v1.2.0`, `model@v1.2.0`, a stage (`production`: the version holding it), a
+    stage tag (`model#production#7`: the version that tag assigned) or `HEAD` (the version
+    registered on the checked-out commit). "latest" is never one.
+    """
+    with open_index(settings) as index:
+        if ref == "HEAD":
+            return head_version(settings, index)
+        return index.resolve(ref)
+
+
+def head_version(settings: Settings, index: Index) -> RegisteredVersion:
+    from weightline.errors import NotFound
+
+    commit = git.head(settings.root)
+    found = index.version_at(commit)
+    if found is None:
+        raise NotFound(f"HEAD ({commit[:10]}) is not a registered version; {index.listing()}")
+    return found
+
+
 def check_clean(settings: Settings) -> None:
     dirty = git.dirty_paths(settings.root)
     if dirty:
         shown = ", ".join(dirty[:5]) + (" ..." if len(dirty) > 5 else "")
-        raise WeightlineError(
+        raise Refused(
             f"the working tree has uncommitted changes ({shown}): commit or stash them, "
             "so that the version is exactly what the commit holds"
         )
@@ -86,121 +75,137 @@ def check_dvc_status(settings: Settings) -> None:
 
     changed = status(settings.root)
     if changed:
-        raise WeightlineError(
+        raise Refused(
             f"DVC outputs do not match dvc.lock ({', '.join(sorted(changed))}): run `dvc repro` "
             "(or `dvc checkout` to restore them), commit, then register"
         )
 
 
-def choose_version(
+def checked_weights(settings: Settings, commit: str, current: Manifest) -> tuple[str, str]:
+    """(SHA-256, DVC md5) of the workspace weights, after checking they are what the commit's
+    manifest and dvc.lock say."""
+    entry = dvclock.output(dvclock.read(settings.root), settings.weights)
+    if current["weights"]["md5"] != entry.md5:
+        raise IntegrityError(
+            f"{settings.manifest} describes other weights than dvc.lock: run `dvc repro` and commit"
+        )
+    sha256 = current["weights"]["sha256"]
+    actual = sha256_file(settings.path(settings.weights))
+    if actual != sha256:
+        raise IntegrityError(
+            f"{settings.weights} has SHA-256 {actual} but {settings.manifest} says {sha256}: "
+            "run `dvc checkout` or `dvc repro`, then commit"
+        )
+    return sha256, entry.md5
+
+
+def plan(
     settings: Settings,
-    greatest: Version | None,
-    derived: bumps.Bump,
-    bump: str | None,
-    version: str | None,
-) -> Version:
-    """The derived next version, or an explicit one that only goes upward."""
-    if greatest is None:
-        if bump:
-            raise WeightlineError("there is no version to bump from yet: use --version vX.Y.Z")
-        return Version.parse(version or settings.first_version)
-    if bump and bumps.LEVELS[bump] < bumps.LEVELS[derived.level]:
-        raise WeightlineError(
-            f"this change needs at least a {derived.level} bump ({derived.reason}): "
-            f"--bump {bump} would understate it"
-        )
-    smallest = greatest.bump(bump or derived.level)
-    if version is None:
-        return smallest
-    wanted = Version.parse(version)
-    if not wanted >= greatest.bump(derived.level) or not wanted > greatest:
-        raise WeightlineError(
-            f"--version {wanted} is not above {greatest} by at least a {derived.level} bump "
-            f"({derived.reason}): use {greatest.bump(derived.level)} or higher"
-        )
-    return wanted
+    index: Index,
+    commit: str,
+    current: Manifest,
+    bump: bumps.Level | None = None,
+    version: str | None = None,
+) -> Plan:
+    """The version `commit` would get, from the registry as the index has it."""
+    if on_commit := index.version_at(commit):
+        return Plan(on_commit.name, bumps.Bump("initial", ""), on_commit)
+    if same := index.with_weights(current["weights"]["sha256"]):
+        return Plan(same.name, bumps.Bump("initial", ""), same)
+    greatest = index.greatest()
+    previous = read_manifest(settings, greatest.commit) if greatest else None
+    derived = bumps.derive(previous, current)
+    new, level = bumps.choose(
+        greatest.version if greatest else None, derived, settings.first_version, bump, version
+    )
+    return Plan(version_tag(settings.artifact, new), bumps.Bump(level, derived.reason))
+
+
+def preview(settings: Settings, commit: str) -> Plan:
+    """What registering `commit` would do, without checks on the working tree or any writing:
+    what the post-commit hook tells a commit on a branch other than the release branch."""
+    text = manifest_text(settings, commit)
+    from weightline.domain.manifest import parse
+
+    current = parse(text, f"{settings.manifest} at {commit[:10]}")
+    with open_index(settings) as index:
+        return plan(settings, index, commit, current)
 
 
 def register(
-    settings: Settings, bump: str | None = None, version: str | None = None, if_new: bool = False
+    settings: Settings,
+    bump: bumps.Level | None = None,
+    version: str | None = None,
+    if_new: bool = False,
 ) -> Registration | None:
     """Tag HEAD as the next version, or refuse (changing nothing) and say why.
 
     With `if_new` (for CI), HEAD already being a version, or holding weights that already are
     one, is not an error: nothing happens and None is returned.
     """
-    if version is not None and not is_version(version):
-        raise WeightlineError(f"--version {version!r} is not a version like v1.2.3")
+    from weightline.domain.manifest import parse
+
     root = settings.root
-    with exclusive(settings):
+    with exclusive(root):
         check_clean(settings)
         commit = git.head(root)
-        versions = registered_versions(root, settings.artifact)
-        if on_commit := [v for v in versions if v.commit == commit]:
-            if if_new:
-                return None
-            raise WeightlineError(
-                f"commit {commit[:10]} is already {on_commit[0].name}: one version per commit"
-            )
         text = manifest_text(settings, commit)
-        current = manifest.parse(text, f"{settings.manifest} at {commit[:10]}")
-        check_dvc_status(settings)
-        entry = dvclock.output(dvclock.read(root), settings.weights)
-        if current["weights"]["md5"] != entry.md5:
-            raise WeightlineError(
-                f"{settings.manifest} describes other weights than dvc.lock: run `dvc repro` "
-                "and commit"
-            )
-        sha256 = sha256_file(settings.path(settings.weights))
-        if sha256 != current["weights"]["sha256"]:
-            raise WeightlineError(
-                f"{settings.weights} has SHA-256 {sha256} but {settings.manifest} says "
-                f"{current['weights']['sha256']}: run `dvc checkout` or `dvc repro`, then commit"
-            )
-        if same := [v for v in versions if v.summary.get("weights_sha256") == sha256]:
+        current = parse(text, f"{settings.manifest} at {commit[:10]}")
+        with open_index(settings) as index:
+            on_commit = index.version_at(commit)
+        if on_commit is not None:
             if if_new:
                 return None
-            raise WeightlineError(
-                f"these weights are already registered as {same[0].name} (same SHA-256): "
-                "nothing new to version"
+            raise Refused(
+                f"commit {commit[:10]} is already {on_commit.name}: one version per commit"
             )
-        greatest = versions[-1] if versions else None
-        previous = read_manifest(settings, greatest.commit) if greatest else None
-        derived = bumps.derive(previous, current)
-        new = choose_version(settings, greatest and greatest.version, derived, bump, version)
-        name = version_tag(settings.artifact, new)
-        if git.run(root, "rev-parse", "--verify", "--quiet", f"refs/tags/{name}", check=False):
-            raise WeightlineError(f"tag {name} already exists: versions are never overwritten")
-        if greatest is None:
-            level = "initial"
-        elif version is not None:
-            level = explicit_level(greatest.version, new)
-        else:
-            level = bump or derived.level
-        summary = {
-            "commit": commit,
-            "weights_sha256": sha256,
-            "weights_md5": entry.md5,
-            "manifest_sha256": sha256_bytes(text.encode()),
-            "data": {item["path"]: item["md5"] for item in current["data"]["inputs"]},
-            "holdout_md5": current["data"]["holdout"]["md5"],
-            "metrics": key_metrics(settings, current["metrics"]),
-            "bump": level,
-            "reason": derived.reason,
-        }
-        git.create_tag(root, name, commit, registration_message(settings.artifact, new, summary))
+        check_dvc_status(settings)
+        sha256, md5 = checked_weights(settings, commit, current)
+        with open_index(settings) as index:
+            planned = plan(settings, index, commit, current, bump, version)
+            blocked = None if planned.existing else index.has_tag(planned.name)
+        if planned.existing is not None:
+            if if_new:
+                return None
+            raise Refused(
+                f"these weights are already registered as {planned.existing.name} (same "
+                "SHA-256): nothing new to version"
+            )
+        if blocked is not None:
+            raise Conflict(
+                f"a tag {planned.name} already exists but is not a version "
+                f"({blocked or 'it is one'}): versions are never overwritten; remove that tag "
+                "if it is a mistake, or register an explicit higher version"
+            )
+        summary = registration_summary(settings, commit, current, text, planned.bump)
+        summary["weights_sha256"], summary["weights_md5"] = sha256, md5
+        new = planned.name.split("@", 1)[1]
+        from weightline.domain.semver import Version
+
+        message = registration_message(settings.artifact, Version.parse(new), summary)
+        git.create_tag(root, planned.name, commit, message)
         remember(settings)
-    registered = next(v for v in registered_versions(root, settings.artifact) if v.name == name)
-    return Registration(registered, bumps.Bump(level, derived.reason))
+    with open_index(settings) as index:
+        return Registration(index.version(planned.name), planned.bump)
 
 
-def explicit_level(old: Version, new: Version) -> str:
-    """The bump an explicit --version amounts to."""
-    if new.major != old.major:
-        return "major"
-    return "minor" if new.minor != old.minor else "patch"
+def registration_summary(
+    settings: Settings, commit: str, current: Manifest, text: str, bump: bumps.Bump
+) -> dict[str, Any]:
+    """What the tag message records: enough to check the manifest and list the version fast."""
+    holdout = current["data"]["holdout"]
+    return {
+        "commit": commit,
+        "manifest_sha256": sha256_bytes(text.encode()),
+        "data": {item["path"]: item["md5"] for item in current["data"]["inputs"]},
+        "holdout_md5": holdout["md5"] if holdout else None,
+        "metrics": key_metrics(settings, current["metrics"]),
+        "bump": bump.level,
+        "reason": bump.reason,
+        "weightline": __version__,
+    }
 
 
-def key_metrics(settings: Settings, metrics: dict) -> dict:
+def key_metrics(settings: Settings, metrics: dict[str, Any]) -> dict[str, Any]:
     names = settings.key_metrics or tuple(metrics)
     return {name: metrics[name] for name in names if name in metrics}

@@ -310,7 +310,7 @@ def render(index: Index, settings: Settings, now: datetime | None = None) -> str
     """The whole page, as one string."""
     now = now or datetime.now(UTC)
     artifact = settings.artifact
-    versions = index.versions()
+    versions = index.version_rows()
     metrics: dict[str, dict[str, float]] = {v["version"]: {} for v in versions}
     for version, name, value in index.conn.execute("SELECT version, name, value FROM metrics"):
         metrics.setdefault(version, {})[name] = value

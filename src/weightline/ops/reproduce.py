@@ -7,35 +7,35 @@ the version's manifest: "bit-exact", "same metrics, different bytes" or "differs
 changes that explain it). The worktree is removed afterwards, also when something fails.
 """
 
-import json
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from __future__ import annotations
 
-from weightline.errors import WeightlineError
+import logging
+import sys
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from weightline.domain.manifest import Manifest, parse
 from weightline.settings import Settings
 from weightline.store.digest import sha256_file
 
-BIT_EXACT = "bit-exact"
-SAME_METRICS = "same metrics, different bytes"
-DIFFERS = "differs"
+log = logging.getLogger(__name__)
+Verdict = Literal["bit-exact", "same metrics, different bytes", "differs"]
+BIT_EXACT: Verdict = "bit-exact"
+SAME_METRICS: Verdict = "same metrics, different bytes"
+DIFFERS: Verdict = "differs"
 
 
 @dataclass
 class Result:
     version: str
-    verdict: str
+    verdict: Verdict
     expected_sha256: str
     actual_sha256: str
-    metrics: list[dict]  # name, recorded, reproduced, delta
-    differences: dict = field(default_factory=dict)  # config, data, environment that differ
+    metrics: list[dict[str, Any]]  # name, recorded, reproduced, delta
+    differences: dict[str, list[str]] = field(default_factory=dict)  # what differs, by section
     seconds: float = 0.0
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def lines(self) -> list[str]:
@@ -59,44 +59,7 @@ class Result:
         return out
 
 
-def run(args: list[str], cwd: Path, env: dict, what: str) -> str:
-    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        output = (done.stdout + done.stderr).strip()
-        raise WeightlineError(f"{what} failed in the reproduction worktree:\n{output[-3000:]}")
-    return done.stdout
-
-
-def dvc_settings(root: Path) -> tuple[dict[str, str], Path]:
-    """Every DVC remote's URL with local paths made absolute, and the DVC cache directory."""
-    from dvc.config import Config
-
-    config = Config(dvc_dir=str(root / ".dvc"))  # all levels: system, global, repo, local
-    remotes = {}
-    for name, remote in (config.get("remote") or {}).items():
-        url = str(remote.get("url", ""))
-        if url and "://" not in url:  # DVC resolves relative paths against .dvc/ on load
-            url = str(Path(url).resolve())
-        remotes[name] = url
-    cache = (config.get("cache") or {}).get("dir")
-    return remotes, Path(cache).resolve() if cache else root / ".dvc" / "cache"
-
-
-def prepare_dvc(root: Path, tree: Path, env: dict) -> None:
-    """Let DVC in the worktree reach what it reaches in the user's repository."""
-    local = root / ".dvc" / "config.local"
-    if local.exists():  # credentials and local remotes; not in git, so not in the worktree
-        shutil.copy2(local, tree / ".dvc" / "config.local")
-    remotes, cache = dvc_settings(root)
-    dvc = [sys.executable, "-m", "dvc"]
-    for name, url in remotes.items():
-        if url and "://" not in url:  # a relative directory remote would resolve elsewhere
-            run([*dvc, "remote", "modify", "--local", name, "url", url], tree, env, "dvc remote")
-    # The user's cache: what is there need not be downloaded, and the objects are the same.
-    run([*dvc, "cache", "dir", "--local", str(cache)], tree, env, "dvc cache dir")
-
-
-def metric_rows(recorded: dict, reproduced: dict) -> list[dict]:
+def metric_rows(recorded: dict[str, Any], reproduced: dict[str, Any]) -> list[dict[str, Any]]:
     """The metrics' changes (as `weightline diff` finds them), labelled for a reproduction."""
     from weightline.domain.compare import metric_changes
 
@@ -106,7 +69,7 @@ def metric_rows(recorded: dict, reproduced: dict) -> list[dict]:
     ]
 
 
-def explain(recorded: dict, reproduced: dict) -> dict:
+def explain(recorded: Manifest, reproduced: Manifest) -> dict[str, list[str]]:
     """What differs between the recorded run and this one that could change the weights."""
     from weightline.domain.compare import diff
 
@@ -120,7 +83,7 @@ def explain(recorded: dict, reproduced: dict) -> dict:
     }
 
 
-def verdict(same_bytes: bool, metrics: list[dict]) -> str:
+def verdict(same_bytes: bool, metrics: list[dict[str, Any]]) -> Verdict:
     if same_bytes:
         return BIT_EXACT
     if all(m["recorded"] == m["reproduced"] for m in metrics):
@@ -128,40 +91,50 @@ def verdict(same_bytes: bool, metrics: list[dict]) -> str:
     return DIFFERS
 
 
-def reproduce(settings: Settings, tag: str, commit: str, manifest: dict) -> Result:
+def lock_differences(settings: Settings, commit: str) -> list[str]:
+    """Installed packages that differ from the lock file at `commit` (`name==version` lines),
+    or a note when the version has no lock: what could make a reproduction differ."""
+    import importlib.metadata
+    import re
+
+    from weightline.store import git
+
+    text = git.show(settings.root, commit, settings.lock)
+    if text is None:
+        return [f"the version has no {settings.lock}: its environment was not locked"]
+    installed = {
+        re.sub(r"[-_.]+", "-", (dist.metadata["Name"] or "").lower()): dist.version
+        for dist in importlib.metadata.distributions()
+    }
+    found = []
+    for line in text.splitlines():
+        match = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?==([^\s;\\]+)", line.strip())
+        if not match:
+            continue
+        name = re.sub(r"[-_.]+", "-", match[1].lower())
+        locked, here = match[3], installed.get(name)
+        if here != locked:
+            found.append(f"{name}: locked {locked}, installed {here or 'nothing'}")
+    return found
+
+
+def reproduce(settings: Settings, tag: str, commit: str, manifest: Manifest) -> Result:
     """Retrain `tag` at `commit` in a temporary worktree; compare with its manifest."""
     import time
 
+    from weightline.dvc.worktree import environment, run, worktree
+
     started = time.monotonic()
-    root = settings.root
-    scratch = Path(tempfile.mkdtemp(prefix="weightline-reproduce-"))
-    tree = scratch / "worktree"
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(tree / "src"), os.getenv("PYTHONPATH")])),
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        "DVC_NO_ANALYTICS": "1",
-    }
-    # Hooks off: the project's post-checkout hook would run `dvc checkout` too early.
-    git = ["git", "-c", "core.hooksPath=/dev/null"]
-    added = False
-    try:
-        run([*git, "worktree", "add", "--detach", str(tree), commit], root, env, "git worktree add")
-        added = True
-        prepare_dvc(root, tree, env)
+    drifted = lock_differences(settings, commit)
+    for difference in drifted:  # said before the minutes of retraining, not only after
+        log.warning("reproducing %s in another environment: %s", tag, difference)
+    with worktree(settings.root, commit, "weightline-reproduce-") as tree:
+        env = environment(tree)
         dvc = [sys.executable, "-m", "dvc"]
         run([*dvc, "pull"], tree, env, "`dvc pull` (are the data on the DVC remote? `dvc push`)")
         run([*dvc, "repro", "--force"], tree, env, "`dvc repro --force`")
-        weights = tree / manifest["weights"]["path"]
-        actual = sha256_file(weights)
-        new_manifest = json.loads((tree / settings.manifest).read_text())
-    finally:
-        if added:
-            subprocess.run(
-                [*git, "worktree", "remove", "--force", str(tree)], cwd=root, capture_output=True
-            )
-        shutil.rmtree(scratch, ignore_errors=True)
-        subprocess.run(["git", "worktree", "prune"], cwd=root, capture_output=True)
+        actual = sha256_file(tree / manifest["weights"]["path"])
+        new_manifest = parse((tree / settings.manifest).read_text(), "the reproduced manifest")
     expected = manifest["weights"]["sha256"]
     metrics = metric_rows(manifest.get("metrics") or {}, new_manifest.get("metrics") or {})
     result = Result(
@@ -174,4 +147,5 @@ def reproduce(settings: Settings, tag: str, commit: str, manifest: dict) -> Resu
     )
     if result.verdict != BIT_EXACT:
         result.differences = explain(manifest, new_manifest)
+    result.differences["lock"] = drifted
     return result

@@ -26,7 +26,8 @@ from weightline.store.digest import sha256_bytes
 from weightline.store.files import write_atomic
 
 KEY_PACKAGES = (
-    "numpy", "pandas", "scikit-learn", "torch", "safetensors", "dvc", "hydra-core", "omegaconf",
+    "weightline", "numpy", "pandas", "scikit-learn", "torch", "safetensors", "dvc", "hydra-core",
+    "omegaconf",
 )  # fmt: skip
 
 

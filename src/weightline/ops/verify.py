@@ -19,7 +19,8 @@ from weightline.store.digest import sha256_bytes, sha256_file
 
 @dataclass
 class Report:
-    version: RegisteredVersion
+    name: str  # model@v1.2.0
+    version: RegisteredVersion | None  # None for a version tag that was deleted
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -52,7 +53,7 @@ def tag_against_manifest(summary: dict, manifest: dict, text: str) -> list[str]:
 
 
 def check(settings: Settings, version: RegisteredVersion, repo) -> Report:
-    report = Report(version)
+    report = Report(version.name, version)
     if version.tag.target_type != "commit":
         report.problems.append(f"the tag points at a {version.tag.target_type}, not a commit")
         return report
@@ -128,3 +129,20 @@ def local_copies(
 def verify(settings: Settings, versions: list[RegisteredVersion]) -> list[Report]:
     with repository(settings.root) as repo:
         return [check(settings, version, repo) for version in versions]
+
+
+def verify_registry(settings: Settings, refs: list[str], everything: bool = False) -> list[Report]:
+    """Reports for the named versions, or for every version (`everything`), including version
+    tags that were moved, re-created or deleted since the index first saw them."""
+    from weightline.store.index import open_index
+
+    with open_index(settings) as index:  # it remembers each version tag as first seen
+        versions = index.versions() if everything else [index.resolve(ref) for ref in refs]
+        tampered = index.tampering()
+    reports = verify(settings, versions)
+    for report in reports:
+        if report.name in tampered:
+            report.problems.insert(0, tampered.pop(report.name))
+    if everything:
+        reports += [Report(name, None, [problem]) for name, problem in sorted(tampered.items())]
+    return reports

@@ -1,12 +1,14 @@
 """Files written safely: whole or not at all, and a small cache of derived values."""
 
+from __future__ import annotations
+
 import json
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from weightline.errors import WeightlineError
+from weightline.errors import Refused
 
 
 def default_mode() -> int:
@@ -16,16 +18,37 @@ def default_mode() -> int:
     return 0o666 & ~umask
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    return True
+
+
+def remove_stale(directory: Path, pattern: str) -> None:
+    """Remove temporary files matching `pattern` (`...<pid>.<random><suffix>`) whose writer is
+    gone: a kill -9 leaves no chance to clean up, but a live writer's file is never touched."""
+    for stale in directory.glob(pattern):
+        parts = stale.name.split(".")
+        pid = next((int(p[1:]) for p in reversed(parts) if p[:1] == "p" and p[1:].isdigit()), None)
+        if pid is not None and not _alive(pid):
+            stale.unlink(missing_ok=True)
+
+
 def temporary_beside(path: Path, suffix: str) -> Path:
     """An empty file next to `path` (same filesystem, so a rename replaces `path` atomically).
 
-    Leftovers of an earlier writer of the same file that was killed (kill -9 leaves no chance to
-    clean up) are removed first: each of these files has one writer at a time.
+    Its name carries this process's id, so leftovers of writers that died are removed while
+    other live processes writing the same file at the same time are left alone.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in path.parent.glob(f".{path.name}.*{suffix}"):
-        stale.unlink(missing_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    remove_stale(path.parent, f".{path.name}.p*{suffix}")
+    fd, tmp = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.p{os.getpid()}.", suffix=suffix
+    )
     os.close(fd)
     os.chmod(tmp, default_mode())
     return Path(tmp)
@@ -56,7 +79,7 @@ class LocalCache:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            self.entries: dict = json.loads(path.read_text())
+            self.entries: dict[str, object] = json.loads(path.read_text())
         except (OSError, ValueError):
             self.entries = {}
 
@@ -67,17 +90,30 @@ class LocalCache:
         return self.entries[key]
 
 
-def output_directory(path: Path, root: Path) -> Path:
-    """A directory that results may be written into; refuses places that would damage the repo."""
+def _outside_repository_internals(path: Path, root: Path) -> Path:
     if any(not ch.isprintable() for ch in str(path)):
-        raise WeightlineError(f"-o {str(path)!r} contains control characters: name a plain path")
+        raise Refused(f"output path {str(path)!r} contains control characters: name a plain path")
     resolved = path.resolve()
     for inside in (root / ".git", root / ".dvc"):
-        if resolved == inside or inside in resolved.parents:
-            raise WeightlineError(
-                f"-o {path} is inside {inside.name}/, which git and DVC own: choose another "
-                "directory"
+        if resolved == inside or inside.resolve() in resolved.parents:
+            raise Refused(
+                f"output path {path} is inside {inside.name}/, which git and DVC own: "
+                "choose another place"
             )
+    return resolved
+
+
+def output_directory(path: Path, root: Path) -> Path:
+    """A directory that results may be written into; refuses places that would damage the repo."""
+    resolved = _outside_repository_internals(path, root)
     if resolved.exists() and not resolved.is_dir():
-        raise WeightlineError(f"-o {path} is a file: name a directory")
+        raise Refused(f"output path {path} is a file: name a directory")
+    return resolved
+
+
+def output_file(path: Path, root: Path) -> Path:
+    """A file that a result may be written to (replacing it); the same refusals as directories."""
+    resolved = _outside_repository_internals(path, root)
+    if resolved.is_dir():
+        raise Refused(f"output path {path} is a directory: name a file")
     return resolved

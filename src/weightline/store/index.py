@@ -12,6 +12,8 @@ without a manifest, a manifest of another artifact, a stage tag on an unversione
 skipped with one warning when first seen, and stay listed in the `skipped` view.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import re
@@ -21,9 +23,15 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from weightline.errors import WeightlineError
+from weightline.errors import NotFound, WeightlineError
 from weightline.settings import Settings
+
+if TYPE_CHECKING:  # for annotations only: a warm query imports none of these
+    from weightline.domain.manifest import Manifest
+    from weightline.domain.stages import History, StageEvent
+    from weightline.domain.tags import RegisteredVersion
 from weightline.store.gitrefs import (
     Batch,
     Ref,
@@ -544,8 +552,17 @@ def update(settings: Settings, path: Path | None = None) -> tuple[sqlite3.Connec
     return conn, Update(tuple(r.name for r in new), tuple(sorted(gone)), rebuilt)
 
 
+_VERSION_COLUMNS = (
+    "v.tag, v.version, v.commit_id, v.author, v.email, v.created, v.message, v.summary, t.object_id"
+)
+
+
 class Index:
-    """A read view of the up-to-date index: what `ls`, `show`, `stages` and `query` need."""
+    """A read view of the up-to-date index: the one reader of the registry.
+
+    Every command, reading or writing, learns the registry's state here. Lookups of one version
+    are single indexed queries, so they cost the same at ten versions as at ten thousand.
+    """
 
     def __init__(self, settings: Settings, conn: sqlite3.Connection, last: Update) -> None:
         self.settings = settings
@@ -555,31 +572,32 @@ class Index:
     def close(self) -> None:
         self.conn.close()
 
-    def __enter__(self) -> "Index":
+    def __enter__(self) -> Index:
         return self
 
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    def rows(self, sql: str, params: Iterable = ()) -> list[dict]:
+    def rows(self, sql: str, params: Iterable[object] = ()) -> list[dict[str, Any]]:
         cursor = self.conn.execute(sql, tuple(params))
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor]
 
-    def versions(self) -> list[dict]:
+    def version_rows(self) -> list[dict[str, Any]]:
         """Every counted version, oldest first (SemVer order), as rows of the `versions` view."""
         return self.rows("SELECT * FROM versions ORDER BY ordinal")
 
-    def registered_versions(self) -> list:
-        """The versions as tags.RegisteredVersion, oldest first, like tags.registered_versions."""
+    def _versions(
+        self, where: str = "", params: Iterable[object] = (), tail: str = ""
+    ) -> list[RegisteredVersion]:
         from weightline.domain.semver import Version
         from weightline.domain.tags import RegisteredVersion, Tag
 
         found = []
         for row in self.conn.execute(
-            "SELECT v.tag, v.version, v.commit_id, v.author, v.email, v.created, v.message, "
-            "v.summary, t.object_id FROM version v JOIN tag t ON t.name = v.tag "
-            "WHERE t.skipped IS NULL ORDER BY v.ordinal"
+            f"SELECT {_VERSION_COLUMNS} FROM version v JOIN tag t ON t.name = v.tag "
+            f"WHERE t.skipped IS NULL {where} {tail}",
+            tuple(params),
         ):
             name, version, commit, author, email, created, message, summary, object_id = row
             tag = Tag(name, object_id, commit, "commit", author, email, created, message)
@@ -590,13 +608,45 @@ class Index:
             )
         return found
 
+    def versions(self) -> list[RegisteredVersion]:
+        """Every version, oldest first (SemVer order)."""
+        return self._versions(tail="ORDER BY v.ordinal")
+
+    def version(self, tag: str) -> RegisteredVersion:
+        """The version registered by the tag `tag` (a name version_tag() returned)."""
+        (found,) = self._versions("AND v.tag = ?", (tag,))
+        return found
+
+    def version_at(self, commit: str) -> RegisteredVersion | None:
+        """The version registered on `commit`, if any (one version per commit)."""
+        found = self._versions("AND v.commit_id = ?", (commit,))
+        return found[0] if found else None
+
+    def with_weights(self, sha256: str) -> RegisteredVersion | None:
+        """The oldest version whose weights have this SHA-256, if any."""
+        found = self._versions("AND v.weights_sha256 = ?", (sha256,), "ORDER BY v.ordinal LIMIT 1")
+        return found[0] if found else None
+
+    def greatest(self) -> RegisteredVersion | None:
+        """The highest version in SemVer order (what the next bump starts from)."""
+        found = self._versions(tail="ORDER BY v.ordinal DESC LIMIT 1")
+        return found[0] if found else None
+
+    def has_tag(self, name: str) -> str | None:
+        """Whether git has a tag of this name in the artifact's namespace: None if not, else
+        why it does not count ("" when it is a counted version or stage tag)."""
+        row = self.conn.execute("SELECT coalesce(skipped, '') FROM tag WHERE name = ?", (name,))
+        found = row.fetchone()
+        return None if found is None else str(found[0])
+
     def version_tag(self, ref: str) -> str:
         """`v1.2.0`, `model@v1.2.0`, a stage held now (`production`) or a stage tag
-        (`model#production#7`) -> the version's tag name, as registry.resolve reads them.
+        (`model#production#7`) -> the version's tag name.
 
         Anything else, 'latest' included, is refused with the versions and stages that exist.
         """
         from weightline.domain.semver import Version, is_version
+        from weightline.domain.stages import parse_stage_tag
 
         artifact = self.settings.artifact
         text = ref.removeprefix(f"{artifact}@")
@@ -607,15 +657,13 @@ class Index:
                 (wanted.major, wanted.minor, wanted.patch),
             ):
                 if Version.parse(tag[len(artifact) + 1 :]) == wanted:
-                    return tag
-            raise WeightlineError(f"{artifact}@{text} is not registered; {self.listing()}")
-        from weightline.domain.stages import allowed_stages, parse_stage_tag
-
+                    return str(tag)
+            raise NotFound(f"{artifact}@{text} is not registered; {self.listing()}")
         held = self.conn.execute("SELECT tag FROM holder WHERE stage = ?", (ref,)).fetchone()
         if held:
-            return held[0]
-        if ref in allowed_stages(self.settings.root):
-            raise WeightlineError(f"no version is in {ref} yet; {self.listing()}")
+            return str(held[0])
+        if ref in self.settings.stages:
+            raise NotFound(f"no version is in {ref} yet; {self.listing()}")
         if parse_stage_tag(ref, artifact):
             assigned = self.conn.execute(  # a stage tag: the version it was put on
                 "SELECT s.version_tag FROM stage_tag s JOIN tag t ON t.name = s.tag "
@@ -623,9 +671,9 @@ class Index:
                 (ref,),
             ).fetchone()
             if assigned:
-                return assigned[0]
-            raise WeightlineError(f"there is no stage tag {ref}; {self.listing()}")
-        raise WeightlineError(
+                return str(assigned[0])
+            raise NotFound(f"there is no stage tag {ref}; {self.listing()}")
+        raise NotFound(
             f"{ref!r} is not a version or a stage held now: name one exactly "
             f"('latest' is never a target); {self.listing()}"
         )
@@ -644,24 +692,19 @@ class Index:
         )
         return f"versions: {shown}{more}; stages: {held or 'none assigned'}"
 
-    def resolve(self, ref: str):
-        """Like registry.resolve (a tags.RegisteredVersion), also accepting a held stage."""
-        tag = self.version_tag(ref)
-        return next(v for v in self.registered_versions() if v.name == tag)
+    def resolve(self, ref: str) -> RegisteredVersion:
+        """The version a reference names (see version_tag)."""
+        return self.version(self.version_tag(ref))
 
-    def commit(self, ref: str) -> str:
-        tag = self.version_tag(ref)
-        return self.conn.execute("SELECT commit_id FROM version WHERE tag = ?", (tag,)).fetchone()[
-            0
-        ]
-
-    def manifest(self, ref: str) -> dict:
+    def manifest(self, ref: str) -> Manifest:
         """The manifest of a version (by any reference version_tag accepts)."""
         import zlib
 
+        from weightline.domain.manifest import parse
+
         tag = self.version_tag(ref)
         (body,) = self.conn.execute("SELECT body FROM manifest WHERE tag = ?", (tag,)).fetchone()
-        return json.loads(zlib.decompress(body))
+        return parse(zlib.decompress(body).decode("utf-8", "replace"), f"manifest of {tag}")
 
     def tampering(self) -> dict[str, str]:
         """Version tags that were moved, re-created or deleted since the index first saw them."""
@@ -688,13 +731,13 @@ class Index:
         """stage -> the tag of the version that holds it now (stages held by nobody are absent)."""
         return dict(self.conn.execute("SELECT stage, tag FROM holder ORDER BY stage"))
 
-    def stage_events(self) -> list:
-        """The events as stages.StageEvent (what stages.holders() and stages_of() take)."""
+    def stage_events(self) -> list[StageEvent]:
+        """Every counted stage event, in order."""
         from weightline.domain.stages import StageEvent
         from weightline.domain.tags import Tag
 
-        by_tag = {v.name: v for v in self.registered_versions()}
         found = []
+        versions: dict[str, RegisteredVersion] = {}
         for row in self.rows(
             "SELECT s.*, t.object_id FROM stage_tag s JOIN tag t ON t.name = s.tag "
             "WHERE t.skipped IS NULL ORDER BY s.number, s.tag"
@@ -709,18 +752,37 @@ class Index:
                 row["created"],
                 row["message"],
             )
-            version = by_tag[row["version_tag"]]
+            name = row["version_tag"]
+            if name not in versions:
+                versions[name] = self.version(name)
             found.append(
                 StageEvent(
                     tag,
                     row["stage"],
                     row["number"],
                     bool(row["assigned"]),
-                    version,
+                    versions[name],
                     json.loads(row["summary"]),
                 )
             )
         return found
+
+    def history(self) -> History:
+        from weightline.domain.stages import History
+
+        return History(self.stage_events())
+
+    def next_stage_number(self) -> int:
+        """One more than the highest N on any stage tag of the artifact, counted or not
+        (lightweight or foreign ones too: GTO counts them, and a reused N confuses both)."""
+        from weightline.domain.stages import parse_stage_tag
+
+        numbers = [
+            parsed[1]
+            for (name,) in self.conn.execute("SELECT name FROM tag WHERE kind = 'stage'")
+            if (parsed := parse_stage_tag(name, self.settings.artifact))
+        ]
+        return max(numbers, default=0) + 1
 
 
 def open_index(settings: Settings) -> Index:

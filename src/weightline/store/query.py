@@ -11,7 +11,7 @@ import re
 import sqlite3
 from pathlib import Path
 
-from weightline.errors import WeightlineError
+from weightline.errors import Refused
 from weightline.store.index import VIEWS
 
 OPERATORS = {"=": "=", "==": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
@@ -70,28 +70,28 @@ def parse_where(text: str) -> list[Condition]:
     for part in split_and(text):
         match = re.match(_CONDITION, part)
         if not match or not match["value"] or match["value"][0] in "<>=!":
-            raise WeightlineError(
-                f"--where {part!r} is not `<field> <op> <value>`: e.g. "
+            raise Refused(
+                f"condition {part!r} is not `<field> <op> <value>`: e.g. "
                 f'"metrics.accuracy > 0.85", with a field {FIELD_HELP} and an operator '
                 f"{' '.join(o for o in OPERATORS if o != '==')}"
             )
         name = match["field"].strip()
         source, dot, key = name.partition(".")
         if source not in SOURCES or not dot or not key:
-            raise WeightlineError(f"--where {part!r}: unknown field {name!r}: use {FIELD_HELP}")
+            raise Refused(f"condition {part!r}: unknown field {name!r}: use {FIELD_HELP}")
         op, value = OPERATORS[match["op"]], parse_value(match["value"])
         if source == "data":
             if op not in ("=", "!="):
-                raise WeightlineError(
-                    f"--where {part!r}: data compares with = or != against an MD5 (as in "
+                raise Refused(
+                    f"condition {part!r}: data compares with = or != against an MD5 (as in "
                     "dvc.lock) or a version (same data as that version)"
                 )
             value = match["value"].strip("'\"")
         elif source == "metrics" and not isinstance(value, float):
-            raise WeightlineError(f"--where {part!r}: metrics compare with a number")
+            raise Refused(f"condition {part!r}: metrics compare with a number")
         elif isinstance(value, str) and op not in ("=", "!="):
-            raise WeightlineError(
-                f"--where {part!r}: {value!r} is not a number; text compares only with = or !="
+            raise Refused(
+                f"condition {part!r}: {value!r} is not a number; text compares only with = or !="
             )
         conditions.append(Condition(source, key, op, value, part))
     return conditions
@@ -112,7 +112,7 @@ def parse_time(text: str, now: float, end: bool = False) -> float:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise WeightlineError(
+        raise Refused(
             f"{text!r} is not a time: use 30d, 12h, 2w, 90m (ago), a date like 2024-03-01 or "
             "an ISO time like 2024-03-01T12:00"
         ) from None
@@ -148,13 +148,13 @@ def parse_sort(text: str) -> tuple[str, bool]:
     """`metrics.f1`, `created:asc`, `config.model.C:desc` -> (key, descending)."""
     key, _, direction = text.partition(":")
     if direction not in ("", "asc", "desc"):
-        raise WeightlineError(f"--sort {text!r}: the direction is :asc or :desc")
+        raise Refused(f"sort key {text!r}: the direction is :asc or :desc")
     source = key.partition(".")[0]
     if key not in ("version", "created", "author") and (
         source not in ("metrics", "config") or "." not in key
     ):
-        raise WeightlineError(
-            f"--sort {text!r}: sort by version, created, author, metrics.<name> or "
+        raise Refused(
+            f"sort key {text!r}: sort by version, created, author, metrics.<name> or "
             "config.<dotted.key> (add :asc for ascending)"
         )
     return key, direction != "asc"
@@ -167,10 +167,10 @@ def check_fields(conn: sqlite3.Connection, query: Query) -> None:
         "config": ("param", "key"),
         "data": ("data_input", "path"),
     }
-    fields = [(c.source, c.key, f"--where {c.text!r}") for c in query.conditions]
+    fields = [(c.source, c.key, f"condition {c.text!r}") for c in query.conditions]
     source = query.sort.partition(".")[0]
     if source in ("metrics", "config"):
-        fields.append((source, query.sort.partition(".")[2], f"--sort {query.sort!r}"))
+        fields.append((source, query.sort.partition(".")[2], f"sort key {query.sort!r}"))
     if fields and not conn.execute("SELECT 1 FROM version LIMIT 1").fetchone():
         return  # no versions yet: an empty answer says it all
     for source, key, where in fields:
@@ -179,7 +179,7 @@ def check_fields(conn: sqlite3.Connection, query: Query) -> None:
             continue
         known = [k for (k,) in conn.execute(f"SELECT DISTINCT {column} FROM {table}")]
         shown = ", ".join(sorted(known)[:30]) + (" ..." if len(known) > 30 else "")
-        raise WeightlineError(f"{where}: no version has {source}.{key}; known: {shown}")
+        raise Refused(f"{where}: no version has {source}.{key}; known: {shown}")
 
 
 def condition_sql(condition: Condition) -> tuple[str, list]:
@@ -208,8 +208,8 @@ def condition_sql(condition: Condition) -> tuple[str, list]:
             [condition.key, version, condition.key],
         )
     if not re.match(_HEX, str(value)):
-        raise WeightlineError(
-            f"--where {condition.text!r}: {value!r} is neither an MD5 (at least 6 hex digits, "
+        raise Refused(
+            f"condition {condition.text!r}: {value!r} is neither an MD5 (at least 6 hex digits, "
             "as in dvc.lock) nor a version like v1.2.0"
         )
     return (
@@ -368,7 +368,7 @@ def run_sql(path: Path, statement: str, limit: int | None = None) -> tuple[list[
     text = statement.strip().rstrip(";").strip()
     first = re.sub(r"^(\s*(--[^\n]*\n|/\*.*?\*/))*", "", text, flags=re.DOTALL).lstrip()
     if not re.match(r"(?i)^(select|with)\b", first):
-        raise WeightlineError(
+        raise Refused(
             "weightline sql runs one SELECT (or WITH ... SELECT) statement; the index is "
             "read-only here (it is rebuilt from git tags, never edited)"
         )
@@ -379,12 +379,12 @@ def run_sql(path: Path, statement: str, limit: int | None = None) -> tuple[list[
             cursor = conn.execute(text)
             rows = cursor.fetchmany(limit) if limit else cursor.fetchall()
         except (sqlite3.Warning, sqlite3.ProgrammingError) as error:
-            raise WeightlineError(f"{error}: give exactly one SELECT statement") from None
+            raise Refused(f"{error}: give exactly one SELECT statement") from None
         except sqlite3.DatabaseError as error:
             message = str(error)
             if "not authorized" in message or "prohibited" in message:
                 message += f": only the views {', '.join(VIEWS)} can be read"
-            raise WeightlineError(f"SQL error: {message} (see `weightline sql --help`)") from None
+            raise Refused(f"SQL error: {message} (see `weightline sql --help`)") from None
         names = [d[0] for d in cursor.description or []]
         return names, rows
     finally:
