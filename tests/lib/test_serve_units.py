@@ -22,8 +22,9 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
-from weightline.domain.signature import Signature, validate
+from weightline.domain.signature import Signature
 from weightline.errors import WeightlineError
+from weightline.ops.loading import LoadedModel
 from weightline.serve import predlog, scrape, timeline
 from weightline.serve.follow import Follower, Target
 from weightline.serve.metrics import ServeMetrics
@@ -45,18 +46,15 @@ class FakeModel:
         return 1.0 / (1.0 + np.exp(-features.sum(axis=1) * self.weight))
 
 
-class FakeLoaded:
-    """What api.load_model returns, for a version whose model is `FakeModel(weight)`."""
-
-    def __init__(self, version: str, weight: float) -> None:
-        self.version = SimpleNamespace(commit=f"{version}-commit", name=f"model@{version}")
-        self.manifest: dict[str, Any] = {"weights": {"sha256": f"sha-{version}"}}
-        self.signature = SIGNATURE
-        self.model = FakeModel(weight)
-
-    def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        features = validate(self.signature, frame, self.version.name)
-        return np.asarray(self.model.predict_proba(features))
+def fake_loaded(version: str, weight: float) -> LoadedModel:
+    """The library's own LoadedModel (so its predict is the real one) around a FakeModel."""
+    return LoadedModel(
+        SimpleNamespace(commit=f"{version}-commit", name=f"model@{version}"),  # type: ignore[arg-type]
+        {"weights": {"sha256": f"sha-{version}"}},
+        SIGNATURE,
+        Path("unused.safetensors"),
+        FakeModel(weight),
+    )
 
 
 class FakeRegistry:
@@ -78,11 +76,11 @@ class FakeRegistry:
         version = self.stages.get(ref, ref)
         return version, f"{version}-commit"
 
-    def load(self, version: str) -> FakeLoaded:
+    def load(self, version: str) -> LoadedModel:
         self.loads.append(version)
         if version in self.broken:
             raise WeightlineError(self.broken[version])
-        return FakeLoaded(version, weight=float(version.split(".")[1]) + 1)
+        return fake_loaded(version, weight=float(version.split(".")[1]) + 1)
 
     def stage_event(self, stage: str, version: str) -> dict[str, Any] | None:
         return {"tag": f"model#{stage}#9", "stage": stage, "by": "Alice", "gate": None}
@@ -221,7 +219,7 @@ def test_a_version_whose_warm_up_fails_is_refused() -> None:
     follower = started(registry)
     original = registry.load
 
-    def nan_model(version: str) -> FakeLoaded:
+    def nan_model(version: str) -> LoadedModel:
         loaded = original(version)
         loaded.model.predict_proba = lambda x: np.full(len(x), np.nan)  # type: ignore[method-assign]
         return loaded
@@ -348,7 +346,9 @@ def test_the_app_answers_labels_refuses_and_swaps_over_http(tmp_path: Path) -> N
             time.sleep(0.05)
         status, headers, body = post(f"{base}/predict", b'[{"a": 1, "b": 2, "c": 3}]')
         assert status == 200 and headers["x-weightline-version"] == body["version"] == "v1.0.0"
-        assert body["predictions"] == [{"probability": pytest.approx(1 / (1 + np.exp(-6)))}]
+        [answer] = body["predictions"]  # the first releases' form, or label + probabilities
+        positive = answer.get("probability_1", answer.get("probability"))
+        assert positive == pytest.approx(1 / (1 + np.exp(-6)))
         status, headers, body = post(f"{base}/predict", b'[{"a": 1, "b": 2}]')
         assert (
             status == 422

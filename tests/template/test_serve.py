@@ -169,8 +169,11 @@ def serving(project: Project, *args: str) -> Iterator[Server]:
 
 
 def holdout_rows(project: Project, count: int) -> pd.DataFrame:
-    frame = pd.read_csv(project.path / "data/holdout/holdout.csv")
-    return frame.drop(columns=["target"]).head(count)
+    """The first rows of the hold-out set, with the signature's input columns only."""
+    signature = json.loads((project.path / "models/signature.json").read_text())
+    features = [column["name"] for column in signature["inputs"]]
+    [holdout] = sorted((project.path / "data/holdout").glob("*.csv"))
+    return pd.read_csv(holdout)[features].head(count)
 
 
 # --- tests -------------------------------------------------------------------------------------
@@ -205,20 +208,22 @@ def test_serves_production_exactly_as_predict_and_refuses_bad_features(project: 
         assert version["last_refused"] is None
 
         row = rows.iloc[0].to_dict()
+        features = list(row)
+        first, second, last = features[0], features[1], features[-1]
         cases = {
-            "missing features: mean_radius": [{k: v for k, v in row.items() if k != "mean_radius"}],
+            f"missing features: {first}": [{k: v for k, v in row.items() if k != first}],
             "extra features: colour": [{**row, "colour": 1.0}],
-            "wrong types: mean_area": [{**row, "mean_area": "large"}],
+            f"wrong types: {second}": [{**row, second: "large"}],
         }
         for says, body in cases.items():
             answer = server.post("/predict", body)
             assert answer.status == 422, answer.body
             assert says in answer.body["message"] and answer.body["version"] == "v1.0.0"
-        names = ",".join(f'"{k}": {v!r}' for k, v in row.items() if k != "worst_area")
+        names = ",".join(f'"{k}": {v!r}' for k, v in row.items() if k != last)
         for literal in ("NaN", "Infinity", "1e400"):
-            answer = server.post("/predict", f'[{{{names}, "worst_area": {literal}}}]'.encode())
+            answer = server.post("/predict", f'[{{{names}, "{last}": {literal}}}]'.encode())
             assert answer.status == 422 and "not finite" in answer.body["message"]
-            assert "worst_area" in answer.body["message"]
+            assert last in answer.body["message"]
 
         assert server.get("/healthz").body["version"] == "v1.0.0"
         metrics = server.get("/metrics").body["text"]
