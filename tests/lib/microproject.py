@@ -101,7 +101,7 @@ def save(centroids: np.ndarray, path: Path, metadata: dict) -> None:
 def load(path: Path) -> Model:
     return Model(load_file(str(path))["centroids"])
 ''',
-    "src/micro/train.py": '''\
+    "src/micro/train.py": """\
 from pathlib import Path
 
 import numpy as np
@@ -129,8 +129,8 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-''',
-    "src/micro/evaluate.py": '''\
+""",
+    "src/micro/evaluate.py": """\
 import json
 from pathlib import Path
 
@@ -153,7 +153,7 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-''',
+""",
 }
 FEATURES = ("alpha", "beta", "gamma")
 
@@ -181,12 +181,16 @@ class Micro:
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         env = {
             **os.environ,
-            "PYTHONPATH": os.pathsep.join([str(self.path / "src"), os.environ.get("PYTHONPATH", "")]),
+            "PYTHONPATH": os.pathsep.join(
+                [str(self.path / "src"), os.environ.get("PYTHONPATH", "")]
+            ),
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         }
         done = subprocess.run(args, cwd=self.path, env=env, capture_output=True, text=True)
         if check and done.returncode != 0:
-            raise AssertionError(f"`{' '.join(args)}` exited {done.returncode}:\n{done.stdout}{done.stderr}")
+            raise AssertionError(
+                f"`{' '.join(args)}` exited {done.returncode}:\n{done.stdout}{done.stderr}"
+            )
         return done
 
     def git(self, *args: str) -> str:

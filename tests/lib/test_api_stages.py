@@ -67,9 +67,7 @@ def test_the_gate_runs_the_committed_evaluator_not_the_working_tree(two: Micro):
     api.promote("v1.0.0", "production", root=two.path)
     api.promote("v1.1.0", "staging", root=two.path)
     evaluator = two.path / "src/micro/evaluate.py"
-    evaluator.write_text(
-        evaluator.read_text().replace("return {", "return {'accuracy': 1.0} or {")
-    )
+    evaluator.write_text(evaluator.read_text().replace("return {", "return {'accuracy': 1.0} or {"))
     (two.path / "conf/gate.yaml").write_text("metrics: {}\n")
     report = api.gate("v1.1.0", root=two.path)
     assert report["candidate"]["metrics"]["accuracy"] < 1.0

@@ -46,13 +46,13 @@ def test_first_registration_is_v1_and_recorded(fresh: Micro):
 
 
 def test_one_version_per_commit_and_per_weights(released: Micro):
-    with pytest.raises(Refused, match="already model@v1.0.0"):
+    with pytest.raises(Refused, match=r"already model@v1.0.0"):
         api.register(root=released.path)
     assert api.register(if_new=True, root=released.path) is None
     (released.path / "README").write_text("docs only\n")
     released.git("add", "README")
     released.git("commit", "-qm", "Docs")
-    with pytest.raises(Refused, match="already registered as model@v1.0.0"):
+    with pytest.raises(Refused, match=r"already registered as model@v1.0.0"):
         api.register(root=released.path)
 
 
@@ -60,7 +60,7 @@ def test_bumps_are_derived_and_only_go_up(released: Micro):
     released.train(0.1, "Shrink")
     with pytest.raises(Refused, match="patch bump would understate it"):
         api.register(bump="patch", root=released.path)
-    with pytest.raises(Refused, match="use v1.1.0 or higher"):
+    with pytest.raises(Refused, match=r"use v1.1.0 or higher"):
         api.register(version="v1.0.1", root=released.path)
     done = api.register(version="v2.0.0", root=released.path)
     assert done is not None and (done.version.name, done.bump.level) == ("model@v2.0.0", "major")
@@ -78,7 +78,7 @@ def test_uncommitted_work_is_refused_and_nothing_is_written(released: Micro):
 def test_a_foreign_tag_on_the_next_name_is_a_conflict_not_a_skip(released: Micro):
     released.train(0.1, "Shrink")
     released.git("tag", "model@v1.1.0", "HEAD~1")  # lightweight: not a version, but the name
-    with pytest.raises(Conflict, match="model@v1.1.0 already exists but is not a version"):
+    with pytest.raises(Conflict, match=r"model@v1.1.0 already exists but is not a version"):
         api.register(root=released.path)
 
 

@@ -18,7 +18,9 @@ def test_a_commit_on_a_branch_says_what_a_merge_would_register(released: Micro):
     outcome = api.post_commit(root=released.path)
     assert outcome.action == "preview"
     assert "not the release branch main" in outcome.message
-    assert "it would be model@v1.1.0 (minor: config changed: shrink (0.0 -> 0.1))" in outcome.message
+    assert (
+        "it would be model@v1.1.0 (minor: config changed: shrink (0.0 -> 0.1))" in outcome.message
+    )
     assert released.git("tag", "--points-at", "HEAD") == ""
     released.git("switch", "--quiet", "main")
     released.git("merge", "--quiet", "--ff-only", "experiment")
@@ -28,7 +30,9 @@ def test_a_commit_on_a_branch_says_what_a_merge_would_register(released: Micro):
 
 def test_with_ci_as_the_registrar_the_hook_only_previews(released: Micro):
     pyproject = released.path / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace('artifact = "model"', 'artifact = "model"\nregister = "ci"'))
+    pyproject.write_text(
+        pyproject.read_text().replace('artifact = "model"', 'artifact = "model"\nregister = "ci"')
+    )
     released.train(0.1, "Shrink")
     outcome = api.post_commit(root=released.path)
     assert outcome.action == "preview" and 'register = "ci"' in outcome.message

@@ -24,7 +24,7 @@ def test_query_sql_report(two: Micro, tmp_path: Path):
         api.sql("DELETE FROM version", root=two.path)
     page = api.report(tmp_path / "registry.html", root=two.path)
     assert "v1.1.0" in page.read_text()
-    with pytest.raises(Refused, match="inside .git/"):
+    with pytest.raises(Refused, match=r"inside .git/"):
         api.report(two.path / ".git" / "config", root=two.path)
 
 

@@ -209,7 +209,7 @@ def cmd_predict(args: argparse.Namespace) -> None:
         print(f"{loaded.version.name}: {len(frame)} predictions in {written}")
         return
     fmt = output_format(args)
-    rows = frame.to_dict(orient="records")
+    rows = [{str(k): v for k, v in row.items()} for row in frame.to_dict(orient="records")]
     emit(rows, [str(c) for c in frame.columns], fmt, "no rows")
 
 

@@ -15,7 +15,9 @@ The mean shift is in units of the older standard deviation: it says which way, a
 """
 
 import math
+from collections.abc import Mapping
 from itertools import pairwise
+from typing import Any
 
 from weightline.errors import Refused
 
@@ -25,7 +27,7 @@ FLOOR = 1e-4  # empty bins would make the logarithm infinite
 NOISY_ROWS = 100  # below this, PSI over ~14 bins is mostly sampling noise
 
 
-def cdf_points(feature: dict) -> list[tuple[float, float]]:
+def cdf_points(feature: dict[str, Any]) -> list[tuple[float, float]]:
     """(value, probability) knots of a feature's summarized distribution, ascending."""
     points = [(float(feature["min"]), 0.0)]
     quantiles = feature.get("quantiles") or {}
@@ -46,7 +48,7 @@ def cdf(points: list[tuple[float, float]], x: float) -> float:
     return p0 if x1 == x0 else p0 + (p1 - p0) * (x - x0) / (x1 - x0)
 
 
-def edges(feature: dict) -> list[float]:
+def edges(feature: dict[str, Any]) -> list[float]:
     """Bin edges: the older distribution's distinct quantiles."""
     quantiles = feature.get("quantiles") or {}
     return sorted({float(v) for v in quantiles.values() if v is not None})
@@ -66,23 +68,25 @@ def psi(expected: list[float], actual: list[float]) -> float:
     return round(total, 6)
 
 
-def mean_shift(old: dict, new_mean: float | None) -> float | None:
+def mean_shift(old: dict[str, Any], new_mean: float | None) -> float | None:
     """(new mean - old mean) / old std; None when either is unknown or the std is zero."""
     if new_mean is None or old.get("mean") is None or not old.get("std"):
         return None
-    return round((new_mean - old["mean"]) / old["std"], 6)
+    return round((new_mean - float(old["mean"])) / float(old["std"]), 6)
 
 
-def missing_rate(feature: dict) -> float:
+def missing_rate(feature: dict[str, Any]) -> float:
     count, missing = feature.get("count", 0), feature.get("missing", 0)
     return round(missing / (count + missing), 6) if count + missing else 0.0
 
 
-def summarized(feature: dict) -> bool:
+def summarized(feature: dict[str, Any]) -> bool:
     return feature.get("count", 0) > 0 and "min" in feature and "max" in feature
 
 
-def feature_drift(name: str, old: dict, new: dict, threshold: float) -> dict:
+def feature_drift(
+    name: str, old: dict[str, Any], new: dict[str, Any], threshold: float
+) -> dict[str, Any]:
     """PSI, mean shift and missing rates of one feature between two summaries."""
     row = {
         "feature": name,
@@ -101,13 +105,13 @@ def feature_drift(name: str, old: dict, new: dict, threshold: float) -> dict:
     return row
 
 
-def moved(row: dict, threshold: float) -> bool:
+def moved(row: dict[str, Any], threshold: float) -> bool:
     if row["psi"] is not None and row["psi"] > threshold:
         return True
-    return abs(row["new_missing"] - row["old_missing"]) > 0.05  # gaps where there were none
+    return bool(abs(row["new_missing"] - row["old_missing"]) > 0.05)  # gaps where there were none
 
 
-def balance_change(old: dict, new: dict) -> dict | None:
+def balance_change(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any] | None:
     """Class shares before and after, and whether any moved by BALANCE_THRESHOLD or more."""
     before = (old.get("target") or {}).get("balance")
     after = (new.get("target") or {}).get("balance")
@@ -129,7 +133,9 @@ def balance_change(old: dict, new: dict) -> dict | None:
     }
 
 
-def compare_summaries(old: dict, new: dict, threshold: float = PSI_THRESHOLD) -> dict:
+def compare_summaries(
+    old: dict[str, Any], new: dict[str, Any], threshold: float = PSI_THRESHOLD
+) -> dict[str, Any]:
     """Feature-by-feature drift between two `training_data` summaries (old is the reference)."""
     old_features, new_features = old.get("features") or {}, new.get("features") or {}
     common = [name for name in old_features if name in new_features]
@@ -148,7 +154,7 @@ def compare_summaries(old: dict, new: dict, threshold: float = PSI_THRESHOLD) ->
     }
 
 
-def environment_changes(old: dict, new: dict) -> list[dict]:
+def environment_changes(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
     """Python, platform and key package versions that differ (a changed full list is named too)."""
     changes = []
     for key in ("python", "implementation", "platform", "machine"):
@@ -169,7 +175,13 @@ def environment_changes(old: dict, new: dict) -> list[dict]:
     return changes
 
 
-def training_drift(old: dict, new: dict, threshold: float = PSI_THRESHOLD) -> dict:
+DriftReport = dict[str, Any]  # threshold, rows, features (one row each), moved, added, removed,
+# balance, environment: see compare_summaries and training_drift
+
+
+def training_drift(
+    old: Mapping[str, Any], new: Mapping[str, Any], threshold: float = PSI_THRESHOLD
+) -> DriftReport:
     """What `weightline diff` adds: training-data drift, class balance, environment changes.
 
     `old` and `new` are whole manifests; the older version is the reference distribution.
@@ -187,7 +199,7 @@ def number(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def feature_lines(report: dict, limit: int = 10) -> list[str]:
+def feature_lines(report: dict[str, Any], limit: int = 10) -> list[str]:
     """The features that moved (or the few that moved most), one line each."""
     rows = report["features"]
     shown = [r for r in rows if r["moved"]] or rows[:3]
@@ -206,7 +218,7 @@ def feature_lines(report: dict, limit: int = 10) -> list[str]:
     return lines
 
 
-def drift_lines(report: dict) -> list[str]:
+def drift_lines(report: dict[str, Any]) -> list[str]:
     """`weightline diff`'s text for training_drift(): what moved, balance, environment."""
     moved_count = len(report["moved"])
     total = len(report["features"])
@@ -237,7 +249,9 @@ def drift_lines(report: dict) -> list[str]:
 # ---- a sample of production data against a version's training data ---------------------------
 
 
-def sample_drift(manifest: dict, frame, threshold: float = PSI_THRESHOLD) -> dict:
+def sample_drift(
+    manifest: dict[str, Any], frame: Any, threshold: float = PSI_THRESHOLD
+) -> dict[str, Any]:
     """Each training feature of a version against the same column of a sample (counted bins)."""
     import numpy as np
     import pandas as pd
@@ -293,7 +307,7 @@ def sample_drift(manifest: dict, frame, threshold: float = PSI_THRESHOLD) -> dic
     }
 
 
-def sample_lines(report: dict) -> list[str]:
+def sample_lines(report: dict[str, Any]) -> list[str]:
     rows = report["rows"]
     moved_count = len(report["moved"])
     lines = [

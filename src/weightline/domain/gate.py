@@ -80,10 +80,10 @@ def judge(name: str, rule: Rule, candidate: float | None, production: float | No
     better = "≥" if rule.direction == "higher" else "≤"
     if production is None:
         if rule.threshold is None:
-            row.update(rule="no threshold (reported only)", passed=True)
+            row["rule"], row["passed"] = "no threshold (reported only)", True
             return row
         passed = sign * (candidate - rule.threshold) >= 0
-        row.update(rule=f"{better} {rule.threshold} (absolute threshold)", passed=passed)
+        row["rule"], row["passed"] = f"{better} {rule.threshold} (absolute threshold)", passed
         return row
     change = candidate - production
     improvement = sign * change
@@ -93,7 +93,8 @@ def judge(name: str, rule: Rule, candidate: float | None, production: float | No
     else:
         required = -rule.tolerance
         text = f"worse by ≤ {rule.tolerance:g}" if rule.tolerance else "no worse"
-    row.update(change=round(change, 6), rule=text, passed=improvement >= required - TOLERANCE)
+    row["change"], row["rule"] = round(change, 6), text
+    row["passed"] = improvement >= required - TOLERANCE
     return row
 
 

@@ -36,7 +36,7 @@ class Version:
             text += f"-{self.prerelease}"
         return text + (f"+{self.build}" if self.build else "")
 
-    def _key(self) -> tuple:
+    def _key(self) -> tuple[object, ...]:
         # A release sorts after its pre-releases; their fields compare as numbers or as text.
         fields = [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in self.prerelease.split(".")]
         return (

@@ -4,18 +4,21 @@ Deciles let a later comparison estimate how much a feature's distribution moved 
 data itself; the class balance shows a shift in what the model was taught.
 """
 
+from typing import Any, SupportsFloat
+
 import numpy as np
 import pandas as pd
 
 QUANTILES = (0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
 
 
-def _number(value: float) -> float | None:
-    return None if not np.isfinite(value) else round(float(value), 6)
+def _number(value: SupportsFloat) -> float | None:
+    number = float(value)
+    return None if not np.isfinite(number) else round(number, 6)
 
 
-def describe(features: pd.DataFrame, labels: np.ndarray | None = None) -> dict:
-    summary: dict = {"rows": len(features), "features": {}}
+def describe(features: pd.DataFrame, labels: np.ndarray[Any, Any] | None = None) -> dict[str, Any]:
+    summary: dict[str, Any] = {"rows": len(features), "features": {}}
     for name in features.columns:
         column = pd.to_numeric(features[name], errors="coerce").astype("float64")
         present = column.dropna()

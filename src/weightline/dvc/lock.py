@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -16,7 +17,10 @@ class Entry:
     nfiles: int | None
 
 
-def parse(text: str, where: str = "dvc.lock") -> dict:
+Lock = dict[str, Any]  # dvc.lock as YAML gives it: {"stages": {name: {deps, outs, ...}}}
+
+
+def parse(text: str, where: str = "dvc.lock") -> Lock:
     try:
         lock = yaml.safe_load(text)
     except yaml.YAMLError as error:
@@ -26,14 +30,14 @@ def parse(text: str, where: str = "dvc.lock") -> dict:
     return lock
 
 
-def read(root: Path) -> dict:
+def read(root: Path) -> Lock:
     path = root / "dvc.lock"
     if not path.exists():
         raise NotFound("there is no dvc.lock yet: run `dvc repro` first")
     return parse(path.read_text())
 
 
-def _entries(lock: dict, kind: str, skip: str | None = None) -> dict[str, Entry]:
+def _entries(lock: Lock, kind: str, skip: str | None = None) -> dict[str, Entry]:
     found = {}
     for stage in lock["stages"].values():
         if skip and any(item["path"] == skip for item in stage.get("outs") or []):
@@ -46,17 +50,17 @@ def _entries(lock: dict, kind: str, skip: str | None = None) -> dict[str, Entry]
     return found
 
 
-def outputs(lock: dict) -> dict[str, Entry]:
+def outputs(lock: Lock) -> dict[str, Entry]:
     """Every stage output, by path."""
     return _entries(lock, "outs")
 
 
-def dependencies(lock: dict, skip_stage_of: str | None = None) -> dict[str, Entry]:
+def dependencies(lock: Lock, skip_stage_of: str | None = None) -> dict[str, Entry]:
     """Every stage dependency, by path, leaving out the stage that writes `skip_stage_of`."""
     return _entries(lock, "deps", skip_stage_of)
 
 
-def output(lock: dict, path: str, where: str = "dvc.lock") -> Entry:
+def output(lock: Lock, path: str, where: str = "dvc.lock") -> Entry:
     entry = outputs(lock).get(path)
     if entry is None:
         raise NotFound(f"{where} records no output {path!r}: run `dvc repro`")

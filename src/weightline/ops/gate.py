@@ -56,7 +56,9 @@ def load_rules(conf: Path) -> dict[str, Rule]:
         with initialize_config_dir(config_dir=str(conf), version_base=None):
             composed = compose(config_name="gate")
         merged = OmegaConf.merge(OmegaConf.structured(GateConfig), composed)
-        rules: dict[str, Rule] = OmegaConf.to_object(merged).metrics  # type: ignore[attr-defined]
+        config = OmegaConf.to_object(merged)
+        assert isinstance(config, GateConfig)
+        rules = config.metrics
     except OmegaConfBaseException as error:
         key = getattr(error, "full_key", None) or "?"
         raise ConfigurationError(

@@ -6,12 +6,14 @@ files the training stage wrote next to the weights and from the metrics of the e
 """
 
 import json
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from weightline._version import __version__
-from weightline.domain.manifest import SCHEMA_VERSION, Manifest
+from weightline.domain.manifest import SCHEMA_VERSION, DataItem, Manifest
 from weightline.dvc import lock as dvclock
 from weightline.errors import ConfigurationError, IntegrityError, NotFound
 from weightline.settings import Settings
@@ -23,9 +25,10 @@ def local_cache(settings: Settings) -> LocalCache:
     return LocalCache(settings.root / ".weightline" / "cache.json")
 
 
-def _read_json(path: Path, produced_by: str) -> dict:
+def _read_json(path: Path, produced_by: str) -> dict[str, Any]:
     try:
-        return json.loads(path.read_text())
+        found: dict[str, Any] = json.loads(path.read_text())
+        return found
     except FileNotFoundError:
         raise NotFound(f"{path} is missing: it is written by {produced_by}") from None
     except json.JSONDecodeError as error:
@@ -45,21 +48,25 @@ def count_rows(path: Path) -> int | None:
     return rows
 
 
-def data_entries(settings: Settings, lock: dict) -> tuple[list[dict], dict | None]:
+def data_entries(settings: Settings, lock: dvclock.Lock) -> tuple[list[DataItem], DataItem | None]:
     """The DVC-tracked data the pipeline read (training inputs, and the hold-out set apart)."""
     produced = dvclock.outputs(lock)
     cache = local_cache(settings)
-    inputs, holdout = [], None
+    inputs: list[DataItem] = []
+    holdout: DataItem | None = None
     # The manifest stage's own entry is skipped: until it finishes, it holds the previous run.
     for path, entry in sorted(dvclock.dependencies(lock, settings.manifest).items()):
         managed = path in produced or settings.path(f"{path}.dvc").exists()
         if not managed or path == settings.weights or path.startswith(settings.models_dir + "/"):
             continue
-        rows = cache.get(
-            f"rows:{entry.md5}:{entry.size}", lambda p=path: count_rows(settings.path(p))
-        )
-        item = {"path": path, "md5": entry.md5, "size": entry.size, "nfiles": entry.nfiles or 1}
-        item["rows"] = rows
+        rows = cache.get(f"rows:{entry.md5}:{entry.size}", partial(count_rows, settings.path(path)))
+        item: DataItem = {
+            "path": path,
+            "md5": entry.md5,
+            "size": entry.size,
+            "nfiles": entry.nfiles or 1,
+            "rows": rows if isinstance(rows, int) else None,
+        }
         if path == settings.holdout:
             holdout = item
         else:
@@ -69,9 +76,8 @@ def data_entries(settings: Settings, lock: dict) -> tuple[list[dict], dict | Non
 
 def weights_sha256(settings: Settings, entry: dvclock.Entry) -> str:
     """SHA-256 of the weights, hashed only when DVC's MD5 and size are new to this machine."""
-    return local_cache(settings).get(
-        f"sha256:{entry.md5}:{entry.size}", lambda: sha256_file(settings.path(settings.weights))
-    )
+    compute = partial(sha256_file, settings.path(settings.weights))
+    return str(local_cache(settings).get(f"sha256:{entry.md5}:{entry.size}", compute))
 
 
 def lock_sha256(settings: Settings) -> str | None:

@@ -9,6 +9,7 @@ archived as a CI artifact or opened from disk years later. Every text from git i
 import hashlib
 from datetime import UTC, datetime
 from html import escape
+from typing import Any
 
 from weightline.settings import Settings
 from weightline.store.index import Index, hold
@@ -49,11 +50,11 @@ def fmt(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def intervals(events: list) -> list[dict]:
+def intervals(events: list[Any]) -> list[dict[str, Any]]:
     """Who held each stage from when to when, replaying stage events in order (N)."""
-    held: dict[str, dict] = {}
-    done: list[dict] = []
-    so_far: list[tuple] = []
+    held: dict[str, dict[str, Any]] = {}
+    done: list[dict[str, Any]] = []
+    so_far: list[tuple[int, str, str, bool, str]] = []
     for event in events:
         so_far.append(
             (event["number"], event["tag"], event["stage"], event["assigned"], event["v"])
@@ -79,7 +80,7 @@ def intervals(events: list) -> list[dict]:
     return done + list(held.values())
 
 
-def timeline_svg(spans: list[dict], start: float, end: float) -> str:
+def timeline_svg(spans: list[dict[str, Any]], start: float, end: float) -> str:
     stages = sorted(
         {s["stage"] for s in spans},
         key=lambda s: (s not in STAGE_ORDER, STAGE_ORDER.index(s) if s in STAGE_ORDER else 0, s),
@@ -118,7 +119,9 @@ def timeline_svg(spans: list[dict], start: float, end: float) -> str:
     return "".join(parts)
 
 
-def chart_svg(versions: list[dict], metrics: dict[str, dict[str, float]], names: list[str]) -> str:
+def chart_svg(
+    versions: list[dict[str, Any]], metrics: dict[str, dict[str, float]], names: list[str]
+) -> str:
     """Each key metric across versions (SemVer order), one line per metric."""
     width, height, left, bottom, top = 1000, 320, 60, 40, 14
     values = [
@@ -212,7 +215,7 @@ def table(
     return f"<table{attribute}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def diff_section(index: Index, old: dict, new: dict) -> str:
+def diff_section(index: Index, old: dict[str, Any], new: dict[str, Any]) -> str:
     from weightline.domain.compare import diff
     from weightline.domain.drift import training_drift
 
@@ -240,8 +243,11 @@ def diff_section(index: Index, old: dict, new: dict) -> str:
             {1, 2, 3},
         )
     )
-    for title, key in (("Configuration", "config"), ("Data", "data")):
-        items = changes[key]
+    sections: tuple[tuple[str, str, list[Any]], ...] = (
+        ("Configuration", "config", list(changes["config"])),
+        ("Data", "data", list(changes["data"])),
+    )
+    for title, key, items in sections:
         out.append(f"<h3>{title}</h3>")
         if not items:
             out.append('<p class="muted">unchanged</p>')

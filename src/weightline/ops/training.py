@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,7 +32,7 @@ KEY_PACKAGES = (
 )  # fmt: skip
 
 
-def environment() -> dict:
+def environment() -> dict[str, Any]:
     """Interpreter, platform, versions of the packages that shape the weights, and a hash of all."""
     installed = {
         (dist.metadata["Name"] or "").lower(): dist.version
@@ -63,7 +64,7 @@ def pipeline_outputs(root: Path) -> set[str]:
     return outs
 
 
-def code_state(root: Path) -> dict:
+def code_state(root: Path) -> dict[str, Any]:
     """The commit the run started from and the source files that differed from it.
 
     Outside a git repository (a scratch directory in a test, say) every field is None.
@@ -92,7 +93,7 @@ def _iso(seconds: float) -> str:
 class Run:
     root: Path
     started: float
-    code: dict
+    code: dict[str, Any]
 
     @classmethod
     def start(cls, root: Path | None = None) -> "Run":

@@ -5,9 +5,10 @@ Each check that fails is reported by name; nothing is repaired or changed.
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 from weightline.domain.compare import changes
-from weightline.domain.manifest import parse
+from weightline.domain.manifest import Manifest, parse
 from weightline.domain.tags import RegisteredVersion
 from weightline.dvc import lock as dvclock
 from weightline.dvc.remote import cache_sha256, has_object, remote_sha256, repository
@@ -21,19 +22,20 @@ from weightline.store.digest import sha256_bytes, sha256_file
 class Report:
     name: str  # model@v1.2.0
     version: RegisteredVersion | None  # None for a version tag that was deleted
-    problems: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list[Any])
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
-def tag_against_manifest(summary: dict, manifest: dict, text: str) -> list[str]:
+def tag_against_manifest(summary: dict[str, Any], manifest: Manifest, text: str) -> list[str]:
     """Fields the tag message recorded at registration that the manifest no longer agrees with."""
+    holdout = manifest["data"]["holdout"]
     recorded = {
         "weights.sha256": (summary.get("weights_sha256"), manifest["weights"]["sha256"]),
         "weights.md5": (summary.get("weights_md5"), manifest["weights"]["md5"]),
-        "data.holdout.md5": (summary.get("holdout_md5"), manifest["data"]["holdout"]["md5"]),
+        "data.holdout.md5": (summary.get("holdout_md5"), holdout["md5"] if holdout else None),
     }
     for item in manifest["data"]["inputs"]:
         recorded[f"data.inputs[{item['path']}].md5"] = (
@@ -52,7 +54,7 @@ def tag_against_manifest(summary: dict, manifest: dict, text: str) -> list[str]:
     return problems
 
 
-def check(settings: Settings, version: RegisteredVersion, repo) -> Report:
+def check(settings: Settings, version: RegisteredVersion, repo: Any) -> Report:
     report = Report(version.name, version)
     if version.tag.target_type != "commit":
         report.problems.append(f"the tag points at a {version.tag.target_type}, not a commit")
@@ -95,7 +97,7 @@ def check(settings: Settings, version: RegisteredVersion, repo) -> Report:
 
 
 def local_copies(
-    settings: Settings, version: RegisteredVersion, manifest: dict, text: str, repo
+    settings: Settings, version: RegisteredVersion, manifest: Manifest, text: str, repo: Any
 ) -> list[str]:
     """The DVC cache's copy, and the working tree's when HEAD is this version, must agree too."""
     problems = []
@@ -116,7 +118,9 @@ def local_copies(
     workspace = settings.path(settings.manifest)
     if workspace.exists() and (edited := workspace.read_text()) != text:
         try:
-            changed = [c["key"] for c in changes(manifest, json.loads(edited))] or ["formatting"]
+            changed = [c["key"] for c in changes(dict(manifest), json.loads(edited))] or [
+                "formatting"
+            ]
         except json.JSONDecodeError:
             changed = ["the whole file (it is not valid JSON)"]
         problems.append(

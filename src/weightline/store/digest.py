@@ -6,7 +6,7 @@ that for weights it has seen before (see manifest.weights_sha256).
 
 import hashlib
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any
 
 
 def sha256_file(path: Path) -> str:
@@ -14,7 +14,8 @@ def sha256_file(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def sha256_stream(stream: BinaryIO) -> str:
+def sha256_stream(stream: Any) -> str:
+    """SHA-256 of a binary file object (a local file, or a remote one from DVC's filesystems)."""
     return hashlib.file_digest(stream, "sha256").hexdigest()
 
 

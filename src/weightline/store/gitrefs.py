@@ -10,6 +10,7 @@ import re
 import time
 from contextlib import suppress
 from pathlib import Path
+from typing import Any
 
 from weightline.errors import WeightlineError
 
@@ -33,7 +34,9 @@ class TagObject:
 
     __slots__ = ("fields", "object_type", "target_id", "target_type")
 
-    def __init__(self, object_type: str, target_id: str, target_type: str, fields: dict) -> None:
+    def __init__(
+        self, object_type: str, target_id: str, target_type: str, fields: dict[str, Any]
+    ) -> None:
         self.object_type = object_type  # "tag" if annotated, "commit" for a lightweight tag
         self.target_id = target_id  # the object the tag names ("" for a lightweight tag)
         self.target_type = target_type
@@ -151,6 +154,7 @@ class Batch:
     def read(self, names: list[str]) -> list[tuple[str, bytes] | None]:
         """(type, content) for each name (`<oid>` or `<commit>:<path>`), None if missing."""
         stdin, stdout = self.process.stdin, self.process.stdout
+        assert stdin is not None and stdout is not None  # both are pipes (see __init__)
 
         def feed() -> None:  # a thread, so that a full output pipe never blocks our writing
             with suppress(BrokenPipeError):
@@ -168,7 +172,9 @@ class Batch:
                 if not header:
                     raise WeightlineError(
                         "`git cat-file --batch` stopped: "
-                        + self.process.stderr.read().decode().strip()
+                        + (self.process.stderr.read() if self.process.stderr else b"")
+                        .decode("utf-8", "replace")
+                        .strip()
                     )
                 found.append(None)  # "<name> missing" (or ambiguous)
                 continue
@@ -179,7 +185,8 @@ class Batch:
 
     def close(self) -> None:
         with suppress(BrokenPipeError):
-            self.process.stdin.close()
+            if self.process.stdin:
+                self.process.stdin.close()
         self.process.wait()
 
 
@@ -197,7 +204,7 @@ def tag_object(found: tuple[str, bytes] | None) -> TagObject | None:
     return TagObject("tag", target[1].decode(), target_type[1].decode(), parse_tag_object(raw))
 
 
-def parse_tag_object(raw: bytes) -> dict:
+def parse_tag_object(raw: bytes) -> dict[str, Any]:
     """Tagger, email, date (ISO, as git's iso-strict), epoch and message of a tag object."""
     from datetime import datetime, timedelta, timezone
 

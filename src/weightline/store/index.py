@@ -144,7 +144,7 @@ def text(value: object) -> str:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
 
 
-def stage_parts(rest: str) -> re.Match | None:
+def stage_parts(rest: str) -> re.Match[str] | None:
     """`production#7` or `production!#8` (what follows `<artifact>#`), parsed."""
     from weightline.domain.tags import NAME
 
@@ -178,8 +178,8 @@ def classify(ref: Ref, artifact: str, tag: TagObject | None) -> tuple[str, str |
 
 
 def version_rows(
-    settings: Settings, ref: Ref, commit: str, tag: dict, blob: bytes | None
-) -> tuple[dict, list[tuple]] | str:
+    settings: Settings, ref: Ref, commit: str, tag: dict[str, Any], blob: bytes | None
+) -> tuple[dict[str, Any], list[tuple[str, tuple[Any, ...]]]] | str:
     """The rows of one version tag, or why it cannot count."""
     import zlib
 
@@ -194,12 +194,12 @@ def version_rows(
         manifest = parse(blob.decode("utf-8", "replace"), f"{settings.manifest}")
     except WeightlineError as error:
         return f"at commit {commit[:10]}: {error}"
-    if manifest.get("artifact") != settings.artifact:
-        return f"the manifest at its commit is for artifact {manifest.get('artifact')!r}"
+    if manifest["artifact"] != settings.artifact:
+        return f"the manifest at its commit is for artifact {manifest['artifact']!r}"
     parsed = Version.parse(ref.name[len(settings.artifact) + 1 :])
     summary = summary_of(tag["message"])
     run, environment = manifest.get("run") or {}, manifest.get("environment") or {}
-    weights = manifest.get("weights") or {}
+    weights: dict[str, Any] = dict(manifest["weights"]) if manifest.get("weights") else {}
     row = {
         "tag": ref.name,
         "version": str(parsed),
@@ -226,15 +226,15 @@ def version_rows(
         "environment": json.dumps(environment, sort_keys=True),
         "training_rows": (manifest.get("training_data") or {}).get("rows"),
     }
-    children = [("manifest", (ref.name, zlib.compress(blob, 1)))]
+    children: list[tuple[str, tuple[Any, ...]]] = [("manifest", (ref.name, zlib.compress(blob, 1)))]
     for name, value in flatten(manifest.get("metrics") or {}).items():
         if number(value) is not None:
             children.append(("metric", (ref.name, name, number(value))))
     for key, value in flatten(manifest.get("config") or {}).items():
         children.append(("param", (ref.name, key, text(value), number(value))))
-    data = manifest.get("data") or {}
-    items = [(i, "input") for i in data.get("inputs") or []]
-    items += [(data["holdout"], "holdout")] if data.get("holdout") else []
+    data: dict[str, Any] = dict(manifest["data"]) if manifest.get("data") else {}
+    items: list[tuple[dict[str, Any], str]] = [(dict(i), "input") for i in data.get("inputs") or []]
+    items += [(dict(data["holdout"]), "holdout")] if data.get("holdout") else []
     for item, role in items:
         children.append(
             (
@@ -253,7 +253,7 @@ def version_rows(
     return row, children
 
 
-def stage_row(artifact: str, ref: Ref, commit: str, tag: dict) -> dict:
+def stage_row(artifact: str, ref: Ref, commit: str, tag: dict[str, Any]) -> dict[str, Any]:
     from weightline.domain.tags import summary_of
 
     match = stage_parts(ref.name[len(artifact) + 1 :])
@@ -278,7 +278,7 @@ def stage_row(artifact: str, ref: Ref, commit: str, tag: dict) -> dict:
     }
 
 
-def insert(conn: sqlite3.Connection, table: str, rows: list[dict]) -> None:
+def insert(conn: sqlite3.Connection, table: str, rows: list[dict[str, Any]]) -> None:
     if rows:
         columns = list(rows[0])
         conn.executemany(
@@ -310,13 +310,16 @@ def store(conn: sqlite3.Connection, settings: Settings, batch: Batch, refs: list
     objects = [tag_object(found) for found in batch.read([r.object_id for r in refs])]
     kinds = [classify(ref, settings.artifact, tag) for ref, tag in zip(refs, objects, strict=True)]
     wanted = [i for i, (kind, fault) in enumerate(kinds) if kind == "version" and not fault]
-    blobs = batch.read([f"{objects[i].target_id}:{settings.manifest}" for i in wanted])
+    blobs = batch.read([f"{objects[i].target_id}:{settings.manifest}" for i in wanted])  # type: ignore[union-attr]  # classify() passed only readable tags
     manifests = dict(zip(wanted, blobs, strict=True))
-    tag_rows, version_list, stage_list = [], [], []
-    children: dict[str, list[tuple]] = {}
+    tag_rows: list[tuple[str, str, str, str, str | None]] = []
+    version_list: list[dict[str, Any]] = []
+    stage_list: list[dict[str, Any]] = []
+    children: dict[str, list[tuple[Any, ...]]] = {}
     for i, (ref, tag, (kind, fault)) in enumerate(zip(refs, objects, kinds, strict=True)):
         commit = tag.target_id if tag and tag.object_type == "tag" else ref.object_id
         if fault is None and kind == "version":
+            assert tag is not None  # classify() faults a tag whose object cannot be read
             found = manifests[i]
             blob = found[1] if found and found[0] == "blob" else None
             rows = version_rows(settings, ref, commit, tag.fields, blob)
@@ -327,6 +330,7 @@ def store(conn: sqlite3.Connection, settings: Settings, batch: Batch, refs: list
                 for table, values in rows[1]:
                     children.setdefault(table, []).append(values)
         elif fault is None:
+            assert tag is not None
             stage_list.append(stage_row(settings.artifact, ref, commit, tag.fields))
         tag_rows.append((ref.name, ref.object_id, kind, commit, fault))
     conn.executemany(
@@ -339,9 +343,9 @@ def store(conn: sqlite3.Connection, settings: Settings, batch: Batch, refs: list
     )
     insert(conn, "version", version_list)
     insert(conn, "stage_tag", stage_list)
-    for table, values in children.items():
-        marks = ", ".join("?" * len(values[0]))
-        conn.executemany(f"INSERT INTO {table} VALUES ({marks})", values)
+    for table, table_rows in children.items():
+        marks = ", ".join("?" * len(table_rows[0]))
+        conn.executemany(f"INSERT INTO {table} VALUES ({marks})", table_rows)
 
 
 def forget(conn: sqlite3.Connection, names: Iterable[str]) -> None:
@@ -382,8 +386,8 @@ def resolve_all(conn: sqlite3.Connection, artifact: str) -> None:
     )
     skipped: dict[str, str | None] = {}
     on_commit: dict[str, str] = {}
-    seen: dict = {}  # Version -> tag
-    order = []
+    seen: dict[Version, str] = {}
+    order: list[tuple[int, str]] = []
     for version, tag, commit in parsed:
         if commit in on_commit:
             skipped[tag] = (
@@ -398,19 +402,19 @@ def resolve_all(conn: sqlite3.Connection, artifact: str) -> None:
     conn.executemany("UPDATE version SET ordinal = NULL WHERE tag = ?", [(t,) for t in skipped])
     conn.executemany("UPDATE version SET ordinal = ? WHERE tag = ?", order)
 
-    events = []
-    stage_versions = []
+    events: list[tuple[int, str, str, bool, str]] = []
+    stage_versions: list[tuple[str | None, str]] = []
     for tag, stage, number, assigned, commit in conn.execute(
         "SELECT s.tag, s.stage, s.number, s.assigned, s.commit_id FROM stage_tag s "
         "ORDER BY s.number, s.tag"
     ):
-        version = on_commit.get(commit)
-        stage_versions.append((version, tag))
-        if version is None:
+        holder = on_commit.get(commit)
+        stage_versions.append((holder, tag))
+        if holder is None:
             skipped[tag] = f"no version of {artifact} at its commit {commit[:10]}"
         else:
             skipped[tag] = None
-            events.append((number, tag, stage, bool(assigned), version))
+            events.append((number, tag, stage, bool(assigned), holder))
     conn.executemany("UPDATE stage_tag SET version_tag = ? WHERE tag = ?", stage_versions)
     conn.execute("DELETE FROM holder")
     conn.executemany(
@@ -500,10 +504,10 @@ def update(settings: Settings, path: Path | None = None) -> tuple[sqlite3.Connec
     state = refs_state(settings.root)
     conn = connect(path) if path.exists() else None
     known = usable(conn, settings) if conn else None
-    if known is not None and state is not None and known.get("refs_state") == state:
+    if conn is not None and known is not None and state and known.get("refs_state") == state:
         return conn, Update((), (), False, listed=False)
     listing = list_refs(settings.root, settings.artifact)
-    if known is not None and stored_listing(conn) == listing:
+    if conn is not None and known is not None and stored_listing(conn) == listing:
         if state is not None:
             conn.execute("PRAGMA busy_timeout = 50")
             with suppress(sqlite3.OperationalError):  # busy: the next run records it instead

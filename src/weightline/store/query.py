@@ -10,6 +10,7 @@ names and operators are taken from fixed lists, so nothing typed can change the 
 import re
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from weightline.errors import Refused
 from weightline.store.index import VIEWS
@@ -182,7 +183,7 @@ def check_fields(conn: sqlite3.Connection, query: Query) -> None:
         raise Refused(f"{where}: no version has {source}.{key}; known: {shown}")
 
 
-def condition_sql(condition: Condition) -> tuple[str, list]:
+def condition_sql(condition: Condition) -> tuple[str, list[Any]]:
     op, value = condition.op, condition.value
     if condition.source == "metrics":
         return (
@@ -219,9 +220,10 @@ def condition_sql(condition: Condition) -> tuple[str, list]:
     )
 
 
-def compile_query(query: Query) -> tuple[str, list]:
+def compile_query(query: Query) -> tuple[str, list[Any]]:
     """The SELECT for a query: tags of matching versions, ordered and limited."""
-    where, params = [], []
+    where: list[str] = []
+    params: list[Any] = []
     for condition in query.conditions:
         sql, values = condition_sql(condition)
         where.append(sql)
@@ -269,7 +271,9 @@ def compile_query(query: Query) -> tuple[str, list]:
     return sql, params
 
 
-def run(conn: sqlite3.Connection, query: Query, key_metrics: tuple[str, ...]) -> list[dict]:
+def run(
+    conn: sqlite3.Connection, query: Query, key_metrics: tuple[str, ...]
+) -> list[dict[str, Any]]:
     """Matching versions as dicts: the version's fields, all its metrics, the config asked about."""
     check_fields(conn, query)
     sql, params = compile_query(query)
@@ -314,7 +318,7 @@ def run(conn: sqlite3.Connection, query: Query, key_metrics: tuple[str, ...]) ->
     return [rows[tag] for tag in tags]
 
 
-def columns(query: Query, rows: list[dict], key_metrics: tuple[str, ...]) -> list[str]:
+def columns(query: Query, rows: list[dict[str, Any]], key_metrics: tuple[str, ...]) -> list[str]:
     """Table columns: the version's fields, key metrics, and every field the query names."""
     metrics = list(key_metrics) or sorted({m for r in rows for m in r["metrics"]})
     named = [c.key for c in query.conditions if c.source == "metrics"]
@@ -329,7 +333,7 @@ def columns(query: Query, rows: list[dict], key_metrics: tuple[str, ...]) -> lis
     )
 
 
-def flat(row: dict, short: bool) -> dict:
+def flat(row: dict[str, Any], short: bool) -> dict[str, Any]:
     """One row for a table or CSV: nested metrics and config as dotted columns."""
     out = {
         "version": row["version"],
@@ -354,7 +358,9 @@ _ALLOWED_ACTIONS = {
 }
 
 
-def authorizer(action: int, arg1: str | None, arg2: str | None, db: str | None, view: str | None):
+def authorizer(
+    action: int, arg1: str | None, arg2: str | None, db: str | None, view: str | None
+) -> int:
     """Reading the documented views (and what they read) only; nothing else at all."""
     if action not in _ALLOWED_ACTIONS:
         return sqlite3.SQLITE_DENY
@@ -363,7 +369,9 @@ def authorizer(action: int, arg1: str | None, arg2: str | None, db: str | None, 
     return sqlite3.SQLITE_OK
 
 
-def run_sql(path: Path, statement: str, limit: int | None = None) -> tuple[list[str], list]:
+def run_sql(
+    path: Path, statement: str, limit: int | None = None
+) -> tuple[list[str], list[tuple[Any, ...]]]:
     """(column names, rows) of one SELECT or WITH statement, on a read-only connection."""
     text = statement.strip().rstrip(";").strip()
     first = re.sub(r"^(\s*(--[^\n]*\n|/\*.*?\*/))*", "", text, flags=re.DOTALL).lstrip()
