@@ -128,8 +128,8 @@ class Server:
 
 
 def serving_command(*args: str) -> list[str]:
-    """`weightline serve ...` (through its own module until cli.main registers the command)."""
-    return [sys.executable, "-m", "weightline.cli.serving", *args]
+    """`weightline serve ...`, `weightline timeline ...` (as the git hooks run it)."""
+    return [sys.executable, "-m", "weightline", *args]
 
 
 @contextmanager

@@ -39,15 +39,24 @@ def _root() -> Path:
     return api.settings().root
 
 
+def _server_logging() -> None:
+    """A server's log: timestamped lines on stderr, swaps and refusals included (INFO), and
+    uvicorn's own lines in the same format."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    for name in ("weightline.serve", "uvicorn"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     _require_extra()
-    from weightline.serve.server import DEFAULT_LOG, Options, default_remote, serve
+    from weightline.serve.predlog import DEFAULT_LOG
+    from weightline.serve.server import Options, default_remote, serve
 
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    _server_logging()
     if args.interval <= 0 or args.retry_after < 0:
         raise WeightlineError("--interval must be above 0 and --retry-after at least 0 (seconds)")
     if not 0 <= args.port <= 65535:
@@ -82,7 +91,7 @@ def cmd_timeline(args: argparse.Namespace) -> None:
     import time
 
     from weightline.serve import timeline
-    from weightline.serve.server import DEFAULT_LOG
+    from weightline.serve.predlog import DEFAULT_LOG
     from weightline.store.query import parse_time
 
     root = _root()

@@ -20,6 +20,8 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+DEFAULT_LOG = Path(".weightline") / "serve" / "predictions.jsonl"  # under the project root
+
 
 class PredictionLog:
     """Appends JSON lines to a file; thread-safe (the follower logs swaps from its thread)."""

@@ -26,8 +26,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LOG = Path(".weightline") / "serve" / "predictions.jsonl"
-
 
 @dataclass(frozen=True)
 class Options:

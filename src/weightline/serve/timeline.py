@@ -289,9 +289,11 @@ def for_project(
 
 
 def html_section(root: Path | None = None, logs: list[Path] | None = None) -> str:
-    """The section `weightline report` adds: the project's timeline as escaped HTML."""
+    """The section `weightline report` adds: the project's timeline as escaped HTML.
+
+    Needs nothing beyond the library's own dependencies (not the `serve` extra)."""
     from weightline import api
-    from weightline.serve.server import DEFAULT_LOG
+    from weightline.serve.predlog import DEFAULT_LOG
 
     project = api.settings(root).root
     paths = logs if logs is not None else [project / DEFAULT_LOG]
