@@ -258,7 +258,7 @@ def to_html(timeline: dict[str, Any]) -> str:
         else "<p>No stage events and no served predictions yet.</p>"
     )
     return (
-        '<section id="timeline"><h2>Timeline: stage events and what was served</h2>\n'
+        '<section id="served-timeline"><h2>Timeline: stage events and what was served</h2>\n'
         f"<p>Served figures per version per {html.escape(_duration(timeline['bucket_s']))}, "
         "from the prediction logs.</p>\n"
         f"{body}\n</section>"
