@@ -31,9 +31,9 @@ GROUPS = {  # command -> the module under weightline.cli that defines it
     ),
     **dict.fromkeys(("promote", "rollback", "archive", "stages", "gate"), "stages"),
     **dict.fromkeys(("query", "sql", "drift", "report", "reproduce"), "registry"),
+    **dict.fromkeys(("serve", "canary-report", "timeline"), "serving"),
     "hook": "hooks",
 }  # fmt: skip
-OPTIONAL_GROUPS = ("serving",)  # present when their module is (they bring their own commands)
 EX_SOFTWARE = 70
 log = logging.getLogger("weightline")
 
@@ -86,15 +86,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         return command
 
     wanted = GROUPS.get(only or "")
-    groups = [wanted] if wanted else sorted({*GROUPS.values()}) + list(OPTIONAL_GROUPS)
-    for group in groups:
-        try:
-            module = import_module(f"weightline.cli.{group}")
-        except ModuleNotFoundError as error:
-            if group in OPTIONAL_GROUPS and error.name == f"weightline.cli.{group}":
-                continue
-            raise
-        module.add_commands(add)
+    for group in [wanted] if wanted else list(dict.fromkeys(GROUPS.values())):  # help's order
+        import_module(f"weightline.cli.{group}").add_commands(add)
     return parser
 
 
