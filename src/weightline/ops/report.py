@@ -7,6 +7,7 @@ archived as a CI artifact or opened from disk years later. Every text from git i
 """
 
 import hashlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
@@ -312,7 +313,12 @@ def diff_section(index: Index, old: dict[str, Any], new: dict[str, Any]) -> str:
     return "".join(out)
 
 
-def render(index: Index, settings: Settings, now: datetime | None = None) -> str:
+def render(
+    index: Index,
+    settings: Settings,
+    now: datetime | None = None,
+    sections: Sequence[str] = (),
+) -> str:
     """The whole page, as one string."""
     now = now or datetime.now(UTC)
     artifact = settings.artifact
@@ -407,5 +413,6 @@ def render(index: Index, settings: Settings, now: datetime | None = None) -> str
 
     if len(versions) >= 2:
         out.append(diff_section(index, versions[-2], versions[-1]))
+    out.extend(sections)
     out.append("</body></html>")
     return "\n".join(out) + "\n"
