@@ -335,18 +335,18 @@ def sql(statement: str, root: Path | None = None) -> tuple[list[str], list[tuple
     return run_sql(path_of(found), statement)
 
 
-def report(output: Path, root: Path | None = None) -> Path:
+def report(output: Path, sections: Sequence[str] = (), root: Path | None = None) -> Path:
     """One self-contained HTML page about the registry, written to `output`: versions, stage
-    timeline, metric trends, the latest diff, and what servers answered with each version."""
+    timeline, metric trends, the latest diff, and any extra HTML `sections` (escaped already),
+    such as what servers answered with each version (`weightline report` adds it)."""
     from weightline.ops.report import render
-    from weightline.serve.timeline import html_section
     from weightline.store.files import output_file, write_atomic
     from weightline.store.index import open_index
 
     found = settings(root)
     target = output_file(output, found.root)
     with open_index(found) as index:
-        page = render(index, found, sections=[html_section(found.root)])
+        page = render(index, found, sections=sections)
     write_atomic(target, page)
     return target
 

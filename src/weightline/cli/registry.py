@@ -81,7 +81,9 @@ def cmd_drift(args: argparse.Namespace) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> None:
-    written = api.report(Path(args.output))
+    from weightline.serve.timeline import html_section  # what servers answered, per version
+
+    written = api.report(Path(args.output), sections=[html_section()])
     size = written.stat().st_size // 1024
     if args.json:
         print_json({"path": str(written), "kib": size})
