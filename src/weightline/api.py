@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from weightline.ops.hooks import HookOutcome
     from weightline.ops.loading import LoadedModel
     from weightline.ops.promote import StageChange
-    from weightline.ops.publish import Pushed
+    from weightline.ops.publish import Published, Pushed
     from weightline.ops.register import Plan, Registration
     from weightline.ops.reproduce import Result
     from weightline.ops.restore import Fetched
@@ -105,6 +105,26 @@ def push(
     found = settings(root)
     names = [resolve(ref, found.root).name for ref in refs] or None
     return push_tags(found, names, git_remote, dvc_remote, stages=stages and names is None)
+
+
+def register_and_push(
+    bump: Level | None = None,
+    version: str | None = None,
+    if_new: bool = False,
+    git_remote: str | None = None,
+    dvc_remote: str | None = None,
+    root: Path | None = None,
+) -> Published:
+    """Register HEAD on top of the git remote's versions and push it (weights, then the tag).
+
+    What CI runs. If another clone pushes the same name first, the tag written here is deleted
+    and HEAD is registered again as the next free version (a few times), or a Conflict names
+    theirs. With `if_new`, HEAD (or its weights) already being a version on the remote is not an
+    error: the result names that version.
+    """
+    from weightline.ops.publish import register_and_push as publish
+
+    return publish(settings(root), bump, version, if_new, git_remote, dvc_remote)
 
 
 def resolve(ref: str, root: Path | None = None) -> RegisteredVersion:
@@ -220,6 +240,61 @@ def archive(ref: str, reason: str = "", root: Path | None = None) -> StageChange
     return archive_version(settings(root), ref, reason)
 
 
+def promote_and_push(
+    ref: str,
+    stage: str,
+    reason: str = "",
+    rebase: str | None = None,
+    git_remote: str | None = None,
+    dvc_remote: str | None = None,
+    root: Path | None = None,
+) -> tuple[StageChange, Pushed]:
+    """`promote` on top of the git remote's stage history, pushed at once with every unpushed
+    tag; if another clone pushed a stage change first, ours is deleted and decided again (gated
+    again), a few times, or a Conflict says so."""
+    from weightline.ops.promote import promote as promote_version
+    from weightline.ops.publish import change_and_push
+
+    found = settings(root)
+    return change_and_push(
+        found, lambda: promote_version(found, ref, stage, reason, rebase), git_remote, dvc_remote
+    )
+
+
+def rollback_and_push(
+    stage: str,
+    reason: str = "",
+    git_remote: str | None = None,
+    dvc_remote: str | None = None,
+    root: Path | None = None,
+) -> tuple[StageChange, Pushed]:
+    """`rollback` on top of the git remote's stage history, pushed at once (as promote_and_push)."""
+    from weightline.ops.promote import rollback as rollback_stage
+    from weightline.ops.publish import change_and_push
+
+    found = settings(root)
+    return change_and_push(
+        found, lambda: rollback_stage(found, stage, reason), git_remote, dvc_remote
+    )
+
+
+def archive_and_push(
+    ref: str,
+    reason: str = "",
+    git_remote: str | None = None,
+    dvc_remote: str | None = None,
+    root: Path | None = None,
+) -> tuple[StageChange, Pushed]:
+    """`archive` on top of the git remote's stage history, pushed at once (as promote_and_push)."""
+    from weightline.ops.promote import archive as archive_version
+    from weightline.ops.publish import change_and_push
+
+    found = settings(root)
+    return change_and_push(
+        found, lambda: archive_version(found, ref, reason), git_remote, dvc_remote
+    )
+
+
 def stages(history: bool = False, root: Path | None = None) -> list[StageEvent]:
     """The assignments holding each stage now, or (`history`) every stage event in order."""
     from weightline.store.index import open_index
@@ -325,14 +400,30 @@ def query(spec: Query, root: Path | None = None) -> list[dict[str, Any]]:
         return queries.run(index.conn, spec, found.key_metrics)
 
 
-def sql(statement: str, root: Path | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """One read-only SELECT over the registry's documented views: (column names, rows)."""
+def sql(
+    statement: str,
+    root: Path | None = None,
+    time_limit: float | None = None,
+    row_limit: int | None = None,
+    memory_limit: int | None = None,
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """One read-only SELECT over the registry's documented views: (column names, rows).
+
+    It runs under limits (defaults: 5 s, 100,000 rows, 256 MiB of SQLite memory); a statement
+    over any of them is refused.
+    """
+    from weightline.store import query
     from weightline.store.index import open_index, path_of
-    from weightline.store.query import run_sql
 
     found = settings(root)
     open_index(found).close()  # up to date first; then a separate read-only connection
-    return run_sql(path_of(found), statement)
+    return query.run_sql(
+        path_of(found),
+        statement,
+        time_limit=query.TIME_LIMIT if time_limit is None else time_limit,
+        row_limit=query.ROW_LIMIT if row_limit is None else row_limit,
+        memory_limit=query.MEMORY_LIMIT if memory_limit is None else memory_limit,
+    )
 
 
 def report(output: Path, sections: Sequence[str] = (), root: Path | None = None) -> Path:
@@ -373,8 +464,26 @@ def post_commit(root: Path | None = None) -> HookOutcome:
     return after_commit(settings(root))
 
 
-def pre_push(lines: Iterable[str], remote: str | None = None, root: Path | None = None) -> None:
-    """What the pre-push hook does: refuse moving or deleting versions, or tags before weights."""
+def pre_push(
+    lines: Iterable[str],
+    remote: str | None = None,
+    url: str | None = None,
+    dvc_remote: str | None = None,
+    root: Path | None = None,
+) -> None:
+    """What the pre-push hook does: refuse deleting or moving any tag of the artifact, pushing one
+    weightline does not count, a version whose weights `dvc_remote` (default: DVC's default
+    remote) lacks, or a stage event that would not come after the remote's."""
     from weightline.ops.hooks import pre_push as before_push
 
-    before_push(settings(root), lines, remote)
+    before_push(settings(root), lines, remote, url, dvc_remote)
+
+
+def install_server_hook(
+    repository: Path, dvc_remote: str, options: Sequence[str] = (), force: bool = False
+) -> Path:
+    """Install the pre-receive hook that protects version and stage tags in a (bare) git
+    repository; `dvc_remote` is the URL of the DVC remote whose weights a version needs."""
+    from weightline.ops.server import install
+
+    return install(repository, dvc_remote, list(options), force)

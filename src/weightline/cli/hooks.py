@@ -16,8 +16,14 @@ def cmd_hook(args: argparse.Namespace) -> int:
             # git shows a hook's output on stderr; a refusal never undoes the commit
             print(f"weightline: {outcome.message}", file=sys.stderr)
         return 0
+    import os
+
+    from weightline.ops.publish import DVC_REMOTE_VARIABLE
+
     remote = args.hook_args[0] if args.hook_args else None
-    api.pre_push(sys.stdin, remote)
+    url = args.hook_args[1] if len(args.hook_args) > 1 else None
+    # `weightline push --dvc-remote NAME` sent the weights there and tells its own hook so
+    api.pre_push(sys.stdin, remote, url, os.environ.get(DVC_REMOTE_VARIABLE) or None)
     return 0
 
 

@@ -6,6 +6,8 @@ Each reads the SQLite index (brought up to date from git tags first); none write
 from __future__ import annotations
 
 import argparse
+import math
+from collections.abc import Callable
 from pathlib import Path
 
 from weightline import api
@@ -40,15 +42,17 @@ def cmd_query(args: argparse.Namespace) -> None:
     spec = q.Query(
         conditions=tuple(c for text in args.where for c in q.parse_where(text)),
         author=args.author,
-        since=q.parse_time(args.since, now) if args.since else None,
-        until=q.parse_time(args.until, now, end=True) if args.until else None,
+        since=flagged("--since", lambda: q.parse_time(args.since, now)) if args.since else None,
+        until=(
+            flagged("--until", lambda: q.parse_time(args.until, now, end=True))
+            if args.until
+            else None
+        ),
         stage=args.stage,
         sort=sort,
         descending=descending,
         limit=args.limit,
     )
-    if args.limit is not None and args.limit < 1:
-        raise Refused("--limit must be at least 1")
     rows = api.query(spec)
     fmt = output_format(args)
     if fmt == "json":
@@ -59,15 +63,62 @@ def cmd_query(args: argparse.Namespace) -> None:
     emit([q.flat(r, short=fmt == "table") for r in rows], columns, fmt, "no version matches")
 
 
+def flagged(flag: str, parse: Callable[[], float]) -> float:
+    """A value parsed by the library, whose refusal is told with the flag it came from."""
+    try:
+        return parse()
+    except Refused as error:
+        raise Refused(f"{flag}: {error}") from None
+
+
+def bounded_int(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: an integer from `low` to `high`, or a usage error that says so."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is out of range: from {low} to {high}")
+        return value
+
+    return parse
+
+
+def finite_float(low: float, high: float = math.inf) -> Callable[[str], float]:
+    """An argparse type: a finite number from `low` (to `high`); nan and inf are refused."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not math.isfinite(value) or not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"{text} is not a finite number from {low:g}"
+                + (f" to {high:g}" if math.isfinite(high) else " up")
+            )
+        return value
+
+    return parse
+
+
 def cmd_sql(args: argparse.Namespace) -> None:
-    names, rows = api.sql(args.statement)
+    names, rows = api.sql(
+        args.statement,
+        time_limit=args.timeout,
+        row_limit=args.max_rows,
+        memory_limit=args.max_memory_mib * 2**20,
+    )
     emit([dict(zip(names, r, strict=True)) for r in rows], names, output_format(args), "(no rows)")
 
 
 def cmd_drift(args: argparse.Namespace) -> None:
+    from weightline.cli.versions import read_rows
     from weightline.domain import drift
 
-    report = api.drift(args.ref, api.read_frame(Path(args.data)), args.threshold)
+    report = api.drift(args.ref, read_rows(args.data), args.threshold)
     if args.json:
         print_json({"data": args.data, **report})
     else:
@@ -124,7 +175,7 @@ def add_commands(add: Adder) -> None:
         help="version (default), created, author, metrics.<name> or config.<key>; "
         "descending unless :asc is added",
     )
-    query.add_argument("--limit", type=int)
+    query.add_argument("--limit", type=bounded_int(1, 2**63 - 1), help="at most this many rows")
     formats(query)
 
     sql = add("sql", cmd_sql, "run one read-only SELECT over the registry's views")
@@ -135,6 +186,26 @@ def add_commands(add: Adder) -> None:
         'ORDER BY value DESC LIMIT 5"'
     )
     sql.add_argument("statement", help="one SELECT or WITH statement")
+    sql.add_argument(
+        "--timeout",
+        type=finite_float(0.001, 3600),
+        default=5.0,
+        metavar="SECONDS",
+        help="stop the statement after this long (default 5)",
+    )
+    sql.add_argument(
+        "--max-rows",
+        type=bounded_int(1, 10**9),
+        default=100_000,
+        help="refuse an answer longer than this (default 100000; add LIMIT to cut it)",
+    )
+    sql.add_argument(
+        "--max-memory-mib",
+        type=bounded_int(1, 1 << 20),
+        default=256,
+        metavar="MIB",
+        help="memory SQLite may use for the statement (default 256)",
+    )
     formats(sql)
 
     drift = add("drift", cmd_drift, "compare a data sample with a version's training data")
@@ -145,7 +216,10 @@ def add_commands(add: Adder) -> None:
         help="rows with the model's input columns: .csv, .parquet or .json (records)",
     )
     drift.add_argument(
-        "--threshold", type=float, default=0.2, help="PSI above which a feature moved"
+        "--threshold",
+        type=finite_float(0.0),
+        default=0.2,
+        help="PSI above which a feature moved (a finite number, 0 or more)",
     )
     drift.add_argument("--check", action="store_true", help="exit 1 if any feature moved")
     json_flag(drift)

@@ -52,15 +52,14 @@ def gate_table(report: Report) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def push_if_asked(args: argparse.Namespace, tags: list[str]) -> list[str]:
-    if not args.push or not tags:
-        return []
-    return api.push(git_remote=args.git_remote).tags
-
-
 def cmd_promote(args: argparse.Namespace) -> None:
-    change = api.promote(args.ref, args.to, args.reason, args.rebase_holdout)
-    pushed = push_if_asked(args, change.tags)
+    if args.push:
+        change, sent = api.promote_and_push(
+            args.ref, args.to, args.reason, args.rebase_holdout, args.git_remote, args.dvc_remote
+        )
+        pushed = sent.tags
+    else:
+        change, pushed = api.promote(args.ref, args.to, args.reason, args.rebase_holdout), []
     if args.json:
         print_json({"tags": change.tags, "version": change.version.name, "gate": change.report,
                     "pushed": pushed})  # fmt: skip
@@ -73,8 +72,13 @@ def cmd_promote(args: argparse.Namespace) -> None:
 
 
 def cmd_rollback(args: argparse.Namespace) -> None:
-    change = api.rollback(args.stage, args.reason)
-    pushed = push_if_asked(args, change.tags)
+    if args.push:
+        change, sent = api.rollback_and_push(
+            args.stage, args.reason, args.git_remote, args.dvc_remote
+        )
+        pushed = sent.tags
+    else:
+        change, pushed = api.rollback(args.stage, args.reason), []
     if args.json:
         print_json({"tags": change.tags, "version": change.version.name, "pushed": pushed})
         return
@@ -84,12 +88,17 @@ def cmd_rollback(args: argparse.Namespace) -> None:
 
 
 def cmd_archive(args: argparse.Namespace) -> None:
-    change = api.archive(args.ref, args.reason)
-    pushed = push_if_asked(args, change.tags)
+    if args.push:
+        change, sent = api.archive_and_push(args.ref, args.reason, args.git_remote, args.dvc_remote)
+        pushed = sent.tags
+    else:
+        change, pushed = api.archive(args.ref, args.reason), []
     if args.json:
         print_json({"tags": change.tags, "version": change.version.name, "pushed": pushed})
         return
-    print("archived: " + ", ".join(change.tags))
+    print(
+        "archived: " + ", ".join(change.tags) + (f"; pushed {', '.join(pushed)}" if pushed else "")
+    )
 
 
 def cmd_stages(args: argparse.Namespace) -> None:
@@ -125,9 +134,13 @@ def cmd_gate(args: argparse.Namespace) -> None:
 def stage_change_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--reason", default="", help="recorded in the stage tag")
     command.add_argument(
-        "--push", action="store_true", help="then push the tags (weights first) to the git remote"
+        "--push",
+        action="store_true",
+        help="decide on top of the git remote's stage history and push at once (weights first); "
+        "if another clone pushed first, decide again",
     )
     command.add_argument("--git-remote")
+    command.add_argument("--dvc-remote", help="with --push: where the weights go")
     json_flag(command)
 
 

@@ -24,20 +24,15 @@ def cmd_manifest(args: argparse.Namespace) -> None:
 
 
 def cmd_register(args: argparse.Namespace) -> None:
+    if args.push:
+        register_and_push(args)
+        return
     done = api.register(bump=args.bump, version=args.version, if_new=args.if_new)
     result: dict[str, Any] = {
         "registered": done.version.name if done else None,
         "bump": done.bump.level if done else None,
         "reason": done.bump.reason if done else None,
     }
-    if args.push:
-        refs = [done.version.name] if done else []
-        pushed = (
-            api.push(refs, args.git_remote, args.dvc_remote)
-            if done
-            else api.push(git_remote=args.git_remote, dvc_remote=args.dvc_remote, stages=False)
-        )
-        result["pushed"] = pushed.tags
     if args.json:
         print_json(result)
         return
@@ -45,8 +40,37 @@ def cmd_register(args: argparse.Namespace) -> None:
         print("HEAD is already a registered version (or holds one's weights): nothing to register")
     else:
         print(f"registered {done.version.name} ({done.bump.level}: {done.bump.reason})")
-    if args.push:
-        print(f"pushed weights, then {', '.join(result['pushed']) or 'no new tags'}")
+
+
+def register_and_push(args: argparse.Namespace) -> None:
+    """--push: registered on top of the git remote's versions, and pushed, or an error."""
+    published = api.register_and_push(
+        args.bump, args.version, args.if_new, args.git_remote, args.dvc_remote
+    )
+    done, existing = published.registration, published.existing
+    if args.json:
+        print_json(
+            {
+                "registered": done.version.name if done else None,
+                "bump": done.bump.level if done else None,
+                "reason": done.bump.reason if done else None,
+                "existing": existing.name if existing else None,
+                "pushed": published.pushed.tags,
+                "attempts": published.attempts,
+            }
+        )
+        return
+    if done is not None:
+        again = (
+            f" (attempt {published.attempts}: others pushed first)"
+            if published.attempts > 1
+            else ""
+        )
+        print(f"registered {done.version.name} ({done.bump.level}: {done.bump.reason}){again}")
+    elif existing is not None:
+        print(f"HEAD (or its weights) is already {existing.name}: nothing new to register")
+    tags = published.pushed.tags
+    print(f"pushed weights, then {', '.join(tags)}" if tags else "the git remote has it already")
 
 
 def cmd_push(args: argparse.Namespace) -> None:
@@ -198,8 +222,9 @@ def cmd_verify(args: argparse.Namespace) -> None:
 def cmd_predict(args: argparse.Namespace) -> None:
     import pandas as pd
 
+    rows = read_rows(args.input)
     loaded = api.load_model(args.ref)
-    predictions = loaded.predict(api.read_frame(Path(args.input)))
+    predictions = loaded.predict(rows)
     frame = (
         predictions if isinstance(predictions, pd.DataFrame) else legacy_frame(loaded, predictions)
     )
@@ -211,6 +236,19 @@ def cmd_predict(args: argparse.Namespace) -> None:
     fmt = output_format(args)
     rows = [{str(k): v for k, v in row.items()} for row in frame.to_dict(orient="records")]
     emit(rows, [str(c) for c in frame.columns], fmt, "no rows")
+
+
+def read_rows(path: str) -> Any:
+    """api.read_frame, with a file nested too deeply for the JSON parser refused by name."""
+    try:
+        return api.read_frame(Path(path))
+    except RecursionError:
+        from weightline.errors import WeightlineError
+
+        raise WeightlineError(
+            f"{path} is nested too deeply to be rows: give a JSON list of flat objects "
+            "(records), a .csv or a .parquet file"
+        ) from None
 
 
 def legacy_frame(loaded: Any, values: Any) -> Any:

@@ -58,39 +58,155 @@ def post_commit(settings: Settings) -> HookOutcome:
     )
 
 
-def pre_push(settings: Settings, lines: Iterable[str], remote: str | None = None) -> None:
-    """Refuse to delete or move a version tag, or to push one whose weights the DVC remote lacks."""
+def pre_push(
+    settings: Settings,
+    lines: Iterable[str],
+    remote: str | None = None,
+    url: str | None = None,
+    dvc_remote: str | None = None,
+) -> None:
+    """Check every tag of the artifact's namespace that a `git push` would send, and refuse:
+
+    - deleting or moving any of them (versions and stage events are immutable);
+    - a tag weightline does not count (lightweight, not SemVer, a commit without a manifest ...):
+      GTO or DVC might read it, weightline never would, so it must not reach the team;
+    - a version whose weights the DVC remote lacks (`dvc_remote`, default DVC's default remote),
+      whether or not its tag message carries weightline's JSON;
+    - a stage event whose version is not on the remote (nor in this push), or that would not
+      come after every stage event the remote has (`remote`/`url`: where git pushes).
+    """
     from weightline.store.index import open_index
 
-    prefix = f"refs/tags/{settings.artifact}@v"
-    problems, new = [], []
+    namespace = (f"refs/tags/{settings.artifact}@", f"refs/tags/{settings.artifact}#")
+    problems: list[str] = []
+    new: dict[str, str] = {}  # name -> object id
     for line in lines:
         parts = line.split()
-        if len(parts) != 4:
+        if len(parts) != 4 or not parts[2].startswith(namespace):
             continue
         _, local_id, remote_ref, remote_id = parts
-        if not remote_ref.startswith(prefix):
-            continue
         name = remote_ref.removeprefix("refs/tags/")
+        kind = "stage event" if "#" in name else "version"
         if local_id == git.ZERO:
-            problems.append(f"{name}: deleting a version tag is refused (versions are immutable)")
+            problems.append(f"{name}: deleting a {kind} tag is refused (they are immutable)")
         elif remote_id != git.ZERO and remote_id != local_id:
-            problems.append(f"{name}: the remote has another {name}; moving a version is refused")
+            problems.append(f"{name}: the remote has another {name}; moving a {kind} is refused")
         elif remote_id == git.ZERO:
-            new.append(name)
-    if new:
-        from weightline.dvc.remote import has_object, repository
-
-        with open_index(settings) as index:
-            versions = {v.name: v for v in index.versions()}
-        with repository(settings.root) as repo:
-            for name in new:
-                version = versions.get(name)
-                md5 = version.summary.get("weights_md5") if version else None
-                if md5 and not has_object(repo, md5):
-                    problems.append(
-                        f"{name}: the DVC remote does not have its weights yet: "
-                        "use `weightline push`, which sends the weights before the tag"
-                    )
+            new[name] = local_id
+    if not new:
+        if problems:
+            raise Refused("push refused:\n  " + "\n  ".join(problems))
+        return
+    with open_index(settings) as index:
+        rows = {
+            name: (object_id, kind, skipped)
+            for name, object_id, kind, skipped in index.conn.execute(
+                "SELECT name, object_id, kind, skipped FROM tag"
+            )
+        }
+        weights = dict(index.conn.execute("SELECT tag, weights_md5 FROM version"))
+        versions_of = dict(index.conn.execute("SELECT tag, version_tag FROM stage_tag"))
+        numbers = dict(index.conn.execute("SELECT tag, number FROM stage_tag"))
+    counted: dict[str, str] = {}
+    for name, object_id in new.items():
+        known = rows.get(name)
+        if known is None or known[0] != object_id:
+            problems.append(f"{name}: not the tag this clone has under that name: fetch and retry")
+        elif known[2] is not None:
+            problems.append(
+                f"{name}: weightline does not count this tag ({known[2]}); GTO or DVC might, so "
+                f"it must not reach the team: delete it (`git tag -d {name}`)"
+            )
+        else:
+            counted[name] = known[1]
+    stage_tags = [n for n, kind in counted.items() if kind == "stage"]
+    if stage_tags:
+        problems += stage_problems(
+            settings, url or remote, stage_tags, versions_of, numbers, set(counted)
+        )
+    problems += missing_weights(
+        settings, [n for n, kind in counted.items() if kind == "version"], weights, dvc_remote
+    )
     if problems:
         raise Refused("push refused:\n  " + "\n  ".join(problems))
+
+
+def stage_problems(
+    settings: Settings,
+    remote: str | None,
+    names: list[str],
+    versions_of: dict[str, str],
+    numbers: dict[str, int],
+    pushed: set[str],
+) -> list[str]:
+    """Stage events must name a version the remote has (or gets now) and come after its own."""
+    from weightline.domain.stages import parse_stage_tag
+
+    theirs: dict[str, str] = {}
+    if remote:
+        try:
+            theirs = ls_url(settings, remote)
+        except WeightlineError as error:
+            return [f"cannot read the remote's tags to check stage events: {error}"]
+    highest = max(
+        (parsed[1] for n in theirs if (parsed := parse_stage_tag(n, settings.artifact))),
+        default=0,
+    )
+    problems = []
+    for name in names:
+        version = versions_of.get(name)
+        if version and version not in theirs and version not in pushed:
+            problems.append(
+                f"{name}: it assigns {version}, which the remote does not have: push the version "
+                "first (`weightline push` sends both, weights first)"
+            )
+        if numbers.get(name, 0) <= highest:
+            problems.append(
+                f"{name}: the remote's stage events go up to #{highest}: this one would not come "
+                "last (someone else changed a stage meanwhile): fetch, delete it and make the "
+                "change again"
+            )
+    return problems
+
+
+def ls_url(settings: Settings, url: str) -> dict[str, str]:
+    """The artifact's tags at a git remote, by name or URL (git gives the hook both)."""
+    out = git.run(
+        settings.root,
+        "ls-remote",
+        "--tags",
+        url,
+        f"refs/tags/{settings.artifact}@*",
+        f"refs/tags/{settings.artifact}#*",
+    )
+    found = {}
+    for line in out.splitlines():
+        object_id, _, ref = line.partition("\t")
+        if not ref.endswith("^{}"):
+            found[ref.removeprefix("refs/tags/")] = object_id
+    return found
+
+
+def missing_weights(
+    settings: Settings, names: list[str], weights: dict[str, str], dvc_remote: str | None
+) -> list[str]:
+    if not names:
+        return []
+    from weightline.dvc.remote import has_object, repository
+
+    problems = []
+    with repository(settings.root) as repo:
+        for name in names:
+            md5 = weights.get(name)
+            try:
+                present = bool(md5) and has_object(repo, str(md5), dvc_remote)
+            except WeightlineError as error:
+                problems.append(f"{name}: cannot check the DVC remote for its weights: {error}")
+                continue
+            if not present:
+                where = f"DVC remote {dvc_remote!r}" if dvc_remote else "the default DVC remote"
+                problems.append(
+                    f"{name}: {where} does not have its weights yet: use `weightline push`, "
+                    "which sends the weights before the tag"
+                )
+    return problems

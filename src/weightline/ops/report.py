@@ -51,6 +51,19 @@ def fmt(value: object) -> str:
     return "" if value is None else str(value)
 
 
+def cell(value: object) -> str:
+    """Any value from a manifest, a tag or git, as HTML text: numbers too are escaped, since a
+    "number" in a file may be a string of markup."""
+    return escape(fmt(value))
+
+
+def percent(value: object, sign: str = "") -> str:
+    """A share as a percentage (`sign` "+" for a change), or the value escaped if not a number."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:{sign}.1%}"
+    return cell(value)
+
+
 def intervals(events: list[Any]) -> list[dict[str, Any]]:
     """Who held each stage from when to when, replaying stage events in order (N)."""
     held: dict[str, dict[str, Any]] = {}
@@ -238,7 +251,7 @@ def diff_section(index: Index, old: dict[str, Any], new: dict[str, Any]) -> str:
         table(
             ["metric", old["version"], new["version"], "change"],
             [
-                [escape(m["name"]), fmt(m["old"]), fmt(m["new"]), fmt(m["delta"])]
+                [escape(m["name"]), cell(m["old"]), cell(m["new"]), cell(m["delta"])]
                 for m in changes["metrics"]
             ],
             {1, 2, 3},
@@ -265,8 +278,8 @@ def diff_section(index: Index, old: dict[str, Any], new: dict[str, Any]) -> str:
         )
     out.append(
         f"<h3>Training-data drift</h3><p>{len(drift['moved'])} of {len(drift['features'])} "
-        f"features moved (PSI &gt; {drift['threshold']:g}); rows {fmt(drift['rows']['old'])} "
-        f"&rarr; {fmt(drift['rows']['new'])}.</p>"
+        f"features moved (PSI &gt; {cell(drift['threshold'])}); rows {cell(drift['rows']['old'])} "
+        f"&rarr; {cell(drift['rows']['new'])}.</p>"
     )
     shown = [r for r in drift["features"] if r["moved"]] or drift["features"][:5]
     out.append(
@@ -275,10 +288,10 @@ def diff_section(index: Index, old: dict[str, Any], new: dict[str, Any]) -> str:
             [
                 [
                     f'<span class="{"moved" if r["moved"] else ""}">{escape(r["feature"])}</span>',
-                    fmt(r["psi"]),
-                    fmt(r["mean_shift"]),
-                    fmt(r["old_mean"]),
-                    fmt(r["new_mean"]),
+                    cell(r["psi"]),
+                    cell(r["mean_shift"]),
+                    cell(r["old_mean"]),
+                    cell(r["new_mean"]),
                 ]
                 for r in shown
             ],
@@ -291,7 +304,12 @@ def diff_section(index: Index, old: dict[str, Any], new: dict[str, Any]) -> str:
             table(
                 ["class", "before", "after", "change"],
                 [
-                    [escape(c["class"]), f"{c['old']:.1%}", f"{c['new']:.1%}", f"{c['delta']:+.1%}"]
+                    [
+                        cell(c["class"]),
+                        percent(c["old"]),
+                        percent(c["new"]),
+                        percent(c["delta"], "+"),
+                    ]
                     for c in drift["balance"]["classes"]
                 ],
                 {1, 2, 3},
@@ -391,7 +409,7 @@ def render(
             " ".join(
                 f'<span class="tag">{escape(s)}</span>' for s in (v["stages"] or "").split(",") if s
             ),
-            *(fmt(metrics[v["version"]].get(n)) for n in names),
+            *(cell(metrics[v["version"]].get(n)) for n in names),
             escape(fmt(v["reason"])),
         ]
         for v in newest[:MAX_ROWS]

@@ -493,6 +493,21 @@ def fresh_file(path: Path, settings: Settings) -> sqlite3.Connection:
     return conn
 
 
+def remove_dead_rebuilds(path: Path) -> None:
+    """A rebuild writes `index.sqlite.<pid>.new` (and its journal) and renames it into place; a
+    killed one leaves it behind. Remove those whose process is gone (never a live one's)."""
+    for leftover in path.parent.glob(f"{path.name}.*.new*"):
+        pid = leftover.name.removeprefix(f"{path.name}.").partition(".")[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            leftover.unlink(missing_ok=True)
+        except PermissionError:
+            pass  # another user's live process
+
+
 def update(settings: Settings, path: Path | None = None) -> tuple[sqlite3.Connection, Update]:
     """Bring the index up to date with git's tags; return an open connection and what was read.
 
@@ -519,6 +534,7 @@ def update(settings: Settings, path: Path | None = None) -> tuple[sqlite3.Connec
     refs = parse_refs(listing)
     path.parent.mkdir(parents=True, exist_ok=True)
     with locked(path):
+        remove_dead_rebuilds(path)
         conn = connect(path)
         known = usable(conn, settings)
         rebuilt = known is None

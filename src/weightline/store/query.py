@@ -106,22 +106,50 @@ def parse_time(text: str, now: float, end: bool = False) -> float:
     from datetime import datetime, timedelta
 
     value = text.strip()
+    out_of_range = Refused(
+        f"{text!r} is out of range: give a time from {EARLIEST} to {LATEST} (UTC); "
+        "to include every version, leave the bound out"
+    )
     relative = re.match(_RELATIVE, value)
     if relative:
-        delta = timedelta(**{_UNITS[relative["unit"]]: int(relative["n"])})
-        return now - delta.total_seconds()
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise Refused(
-            f"{text!r} is not a time: use 30d, 12h, 2w, 90m (ago), a date like 2024-03-01 or "
-            "an ISO time like 2024-03-01T12:00"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.astimezone()  # the user's local time, as git shows dates
-    if end and len(value) == 10:
-        moment += timedelta(days=1)
-    return moment.timestamp()
+        try:
+            delta = timedelta(**{_UNITS[relative["unit"]]: int(relative["n"])})
+        except OverflowError:
+            raise out_of_range from None
+        found = now - delta.total_seconds()
+    else:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise Refused(
+                f"{text!r} is not a time: use 30d, 12h, 2w, 90m (ago), a date like 2024-03-01 "
+                "or an ISO time like 2024-03-01T12:00"
+            ) from None
+        try:
+            if moment.tzinfo is None:
+                moment = moment.astimezone()  # the user's local time, as git shows dates
+            if end and len(value) == 10:
+                moment += timedelta(days=1)
+            found = moment.timestamp()
+        except (OverflowError, ValueError, OSError):  # year 1 or 9999 in some time zone
+            raise out_of_range from None
+    earliest, latest = _time_bounds()
+    if not earliest <= found <= latest:
+        raise out_of_range
+    return found
+
+
+EARLIEST, LATEST = "1970-01-01", "9999-12-30"
+MAX_LIMIT = 2**63 - 1  # SQLite's largest integer
+
+
+def _time_bounds() -> tuple[float, float]:
+    from datetime import UTC, datetime
+
+    return (
+        datetime.fromisoformat(EARLIEST).replace(tzinfo=UTC).timestamp(),
+        datetime.fromisoformat(LATEST).replace(tzinfo=UTC).timestamp(),
+    )
 
 
 class Query:
@@ -275,6 +303,8 @@ def run(
     conn: sqlite3.Connection, query: Query, key_metrics: tuple[str, ...]
 ) -> list[dict[str, Any]]:
     """Matching versions as dicts: the version's fields, all its metrics, the config asked about."""
+    if query.limit is not None and not 1 <= query.limit <= MAX_LIMIT:
+        raise Refused(f"a limit of {query.limit} rows: give a number from 1 to {MAX_LIMIT}")
     check_fields(conn, query)
     sql, params = compile_query(query)
     tags = [tag for (tag,) in conn.execute(sql, params)]
@@ -350,6 +380,7 @@ def flat(row: dict[str, Any], short: bool) -> dict[str, Any]:
 
 # ---- weightline sql ----------------------------------------------------------------------------
 
+_VIEW_NAMES = frozenset(VIEWS)
 _ALLOWED_ACTIONS = {
     sqlite3.SQLITE_SELECT,
     sqlite3.SQLITE_READ,
@@ -361,18 +392,44 @@ _ALLOWED_ACTIONS = {
 def authorizer(
     action: int, arg1: str | None, arg2: str | None, db: str | None, view: str | None
 ) -> int:
-    """Reading the documented views (and what they read) only; nothing else at all."""
+    """Reading the documented views (and what they read) only; nothing else at all.
+
+    SQLite names the innermost view (or WITH table) a read happens through: a table is read only
+    through a documented view, and a WITH table's own rows (no database) freely. A WITH table
+    named like a view, which would pass for it, is refused before the statement runs.
+    """
     if action not in _ALLOWED_ACTIONS:
         return sqlite3.SQLITE_DENY
-    if action == sqlite3.SQLITE_READ and view is None and arg1 not in VIEWS:
+    if action == sqlite3.SQLITE_READ and db is not None and _VIEW_NAMES.isdisjoint((arg1, view)):
         return sqlite3.SQLITE_DENY
     return sqlite3.SQLITE_OK
 
 
+_SHADOW = r"(?i)\b(?:{})\s*(?:\([^)]*\))?\s+as\s*(?:not\s+)?(?:materialized\s*)?\("
+
+
+TIME_LIMIT = 5.0  # seconds: a question to the registry answers in milliseconds
+ROW_LIMIT = 100_000  # rows returned; the registry's views have one row per version or so
+MEMORY_LIMIT = 256 * 1024 * 1024  # bytes SQLite may allocate while the statement runs
+
+
 def run_sql(
-    path: Path, statement: str, limit: int | None = None
+    path: Path,
+    statement: str,
+    limit: int | None = None,
+    time_limit: float = TIME_LIMIT,
+    row_limit: int = ROW_LIMIT,
+    memory_limit: int = MEMORY_LIMIT,
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """(column names, rows) of one SELECT or WITH statement, on a read-only connection."""
+    """(column names, rows) of one SELECT or WITH statement, on a read-only connection.
+
+    A statement is anyone's text, so it runs under limits: `time_limit` seconds (a progress
+    handler interrupts it), `row_limit` rows, and `memory_limit` bytes of SQLite's heap (temporary
+    tables and sorts kept in memory, so they cannot fill the disk either). `limit` just cuts the
+    answer short, as LIMIT would.
+    """
+    import time
+
     text = statement.strip().rstrip(";").strip()
     first = re.sub(r"^(\s*(--[^\n]*\n|/\*.*?\*/))*", "", text, flags=re.DOTALL).lstrip()
     if not re.match(r"(?i)^(select|with)\b", first):
@@ -380,20 +437,48 @@ def run_sql(
             "weightline sql runs one SELECT (or WITH ... SELECT) statement; the index is "
             "read-only here (it is rebuilt from git tags, never edited)"
         )
+    if re.search(_SHADOW.format("|".join(VIEWS)), text):
+        raise Refused(f"a WITH table may not be named like a view ({', '.join(VIEWS)})")
+    if not (time_limit > 0 and row_limit > 0 and memory_limit > 0):
+        raise Refused("the time, row and memory limits of sql must be positive")
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    (previous,) = conn.execute("PRAGMA hard_heap_limit").fetchone()
+    deadline = time.monotonic() + time_limit
     try:
+        conn.execute("PRAGMA temp_store = MEMORY")
+        conn.execute(f"PRAGMA hard_heap_limit = {int(memory_limit)}")
+        conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
         conn.set_authorizer(authorizer)
         try:
             cursor = conn.execute(text)
-            rows = cursor.fetchmany(limit) if limit else cursor.fetchall()
+            wanted = min(limit, row_limit + 1) if limit else row_limit + 1
+            rows = cursor.fetchmany(wanted)
         except (sqlite3.Warning, sqlite3.ProgrammingError) as error:
             raise Refused(f"{error}: give exactly one SELECT statement") from None
+        except MemoryError:
+            raise Refused(
+                f"the statement needed more than {memory_limit // 2**20} MiB: narrow it down "
+                "(WHERE, LIMIT) or raise the memory limit"
+            ) from None
         except sqlite3.DatabaseError as error:
             message = str(error)
+            if message == "interrupted" and time.monotonic() > deadline:
+                raise Refused(
+                    f"the statement ran longer than {time_limit:g} s and was stopped: narrow it "
+                    "down (WHERE, LIMIT; a recursive WITH needs a bound) or raise the time limit"
+                ) from None
             if "not authorized" in message or "prohibited" in message:
                 message += f": only the views {', '.join(VIEWS)} can be read"
             raise Refused(f"SQL error: {message} (see `weightline sql --help`)") from None
+        if len(rows) > row_limit:
+            raise Refused(
+                f"the statement returns more than {row_limit} rows: add LIMIT (or a narrower "
+                "WHERE), or raise the row limit"
+            )
         names = [d[0] for d in cursor.description or []]
         return names, rows
     finally:
+        conn.set_authorizer(None)
+        conn.set_progress_handler(None, 0)
+        conn.execute(f"PRAGMA hard_heap_limit = {int(previous)}")  # process-wide: put it back
         conn.close()
