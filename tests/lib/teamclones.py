@@ -60,8 +60,17 @@ class Team:
             timeout=120,
         )
         subprocess.run(
-            [sys.executable, "-m", "dvc", "remote", "modify", "--local", "storage", "url"]
-            + [str(self.remote)],
+            [
+                sys.executable,
+                "-m",
+                "dvc",
+                "remote",
+                "modify",
+                "--local",
+                "storage",
+                "url",
+                str(self.remote),
+            ],
             cwd=path,
             check=True,
             timeout=120,

@@ -100,7 +100,7 @@ def test_two_clones_registering_at_once_get_two_versions(team: Team):
         for c in (a, b)
     ]
     results = [(p.wait(timeout=300), *p.communicate()) for p in running]
-    for code, out, err in results:
+    for code, _, err in results:
         assert code == 0, err.decode()
     names = sorted(json.loads(out)["registered"] for _, out, _ in results)
     assert names == ["model@v1.1.0", "model@v1.2.0"]
@@ -146,10 +146,14 @@ def test_a_stage_change_made_without_fetching_is_refused_then_made_again(
     assert code == 0, err
     assert json.loads(out)["pushed"] == ["model#production#8"]
     fresh = team.fresh_clone(team.origin.parent / "fresh")
-    assert weightline_holders(fresh) == gto_holders(fresh) == {
-        "staging": "v1.2.0",
-        "production": "v1.2.0",
-    }
+    assert (
+        weightline_holders(fresh)
+        == gto_holders(fresh)
+        == {
+            "staging": "v1.2.0",
+            "production": "v1.2.0",
+        }
+    )
     assert rolled.tags == ["model#production!#6", "model#production#7"]
 
 

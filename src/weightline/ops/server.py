@@ -176,12 +176,15 @@ def check(root: Path, lines: Iterable[str]) -> list[Problem]:
     if not incoming:
         return problems
     remote = dvc_remote(root)
-    new_versions = {t.name: t for t in incoming if VERSION_TAG.match(t.name)}
-    for tag in incoming:
+    accepted: dict[str, ServerTag] = {}  # versions of this push that pass: stages may name them
+    for tag in sorted(incoming, key=lambda t: not VERSION_TAG.match(t.name)):
         try:
-            problems += check_new(root, tag, existing, new_versions, remote)
+            found = check_new(root, tag, existing, accepted, remote)
         except Exception as error:  # hostile content must refuse, never crash open
-            problems.append(Problem(tag.name, f"cannot be checked ({type(error).__name__})"))
+            found = [Problem(tag.name, f"cannot be checked ({type(error).__name__})")]
+        problems += found
+        if not found and VERSION_TAG.match(tag.name):
+            accepted[tag.name] = tag
     problems += stage_order(existing, [t for t in incoming if STAGE_TAG.match(t.name)])
     return problems
 
@@ -202,7 +205,8 @@ def check_new(
     ):
         return [Problem(tag.name, "versions are never deregistered or deprecated")]
     if match := VERSION_TAG.match(tag.name):
-        return check_version(root, tag, match["artifact"], match["version"], existing, remote)
+        others = {**existing, **new_versions}  # one version per commit, in this push too
+        return check_version(root, tag, match["artifact"], match["version"], others, remote)
     match = STAGE_TAG.match(tag.name)
     assert match  # protected() let only these three forms through
     for name, version in {**existing, **new_versions}.items():
