@@ -33,6 +33,8 @@ GROUPS = {  # command -> the module under weightline.cli that defines it
     **dict.fromkeys(("serve", "canary-report", "timeline"), "serving"),
     "hook": "hooks",
     "server": "team",
+    "plots": "plots",
+    "completion": "completion",
 }  # fmt: skip
 EX_SOFTWARE = 70
 # Read-only commands whose modules never log: they skip importing `logging` (about 10 ms, a fifth
@@ -106,12 +108,21 @@ def configure_logging(verbose: int, quiet: bool) -> None:
     log.setLevel(logging.ERROR if quiet else levels.get(verbose, logging.DEBUG))
 
 
+def configure_progress(args: argparse.Namespace) -> None:
+    """Progress on stderr when it is a terminal, unless --quiet or output for programs."""
+    from weightline import progress
+
+    machine = bool(getattr(args, "json", False) or getattr(args, "csv", False))
+    progress.configure(progress.for_terminal(args.quiet, machine))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     first = next((a for a in argv if not a.startswith("-")), None)
     args = build_parser(only=first).parse_args(argv)
     if args.command not in QUIET_PATH or args.verbose or args.traceback:
         configure_logging(args.verbose, args.quiet)
+        configure_progress(args)
     try:
         code = int(args.func(args) or 0)
         sys.stdout.flush()  # inside the try: a closed pipe shows here, not at interpreter exit

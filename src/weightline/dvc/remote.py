@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from weightline import progress
 from weightline.errors import ConfigurationError, NotFound, RemoteUnavailable, WeightlineError
 from weightline.store.digest import sha256_stream
 from weightline.store.files import temporary_beside
@@ -182,7 +183,7 @@ def fetch_object(
     try:
         cached = cache_path(repo, md5)
         if use_cache and cached.exists():
-            shutil.copyfile(cached, part)
+            _copy_with_progress(cached, part, f"copying {label} from the local DVC cache")
             return part, "cache"
         odb = _odb(repo, remote)
         if not _reach("read", repo, remote, lambda: odb.exists(md5)):
@@ -194,7 +195,8 @@ def fetch_object(
             )
 
         def copy() -> None:
-            odb.fs.get_file(odb.oid_to_path(md5), str(part))
+            with progress.transfer(f"downloading {label} from {describe(repo, remote)}") as bar:
+                odb.fs.get_file(odb.oid_to_path(md5), str(part), callback=_callback(bar))
 
         _reach("download from", repo, remote, copy)
     except BaseException:
@@ -203,8 +205,40 @@ def fetch_object(
     return part, "remote"
 
 
+def _callback(bar: progress.Bar) -> Any:
+    """An fsspec callback (what DVC's filesystems report bytes to) that moves `bar`."""
+    from fsspec.callbacks import Callback  # type: ignore[import-untyped]
+
+    def moved(total: int | None, done: int, **_: object) -> None:
+        bar.total = total or bar.total
+        bar.moved_to(done)
+
+    return Callback(hooks={"weightline": moved})
+
+
+def _copy_with_progress(source: Path, target: Path, label: str) -> None:
+    """shutil.copyfile (the kernel's fast path) unless a person is watching a bar."""
+    if not progress.shown():
+        shutil.copyfile(source, target)
+        return
+    with (
+        progress.transfer(label, source.stat().st_size) as bar,
+        source.open("rb") as reader,
+        target.open("wb") as writer,
+    ):
+        while chunk := reader.read(8 << 20):
+            writer.write(chunk)
+            bar.advance(len(chunk))
+
+
 def push(repo: Any, revs: list[str] | None = None, remote: str | None = None) -> int:
-    """Send the outputs of `revs` (or of the workspace) to the remote; return how many went."""
+    """Send the outputs of `revs` (or of the workspace) to the remote; return how many went.
+
+    DVC draws its own byte bars on a terminal (weightline.progress turns them on and off)."""
+    progress.phase(
+        f"pushing the DVC outputs of {', '.join(r[:10] for r in revs) if revs else 'the workspace'}"
+        f" to {describe(repo, remote)}"
+    )
     pushed: int = _reach(
         "push to",
         repo,

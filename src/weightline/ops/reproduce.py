@@ -12,8 +12,10 @@ from __future__ import annotations
 import logging
 import sys
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
+from weightline import progress
 from weightline.domain.manifest import Manifest, parse
 from weightline.settings import Settings
 from weightline.store.digest import sha256_file
@@ -118,6 +120,36 @@ def lock_differences(settings: Settings, commit: str) -> list[str]:
     return found
 
 
+def repro_stage_by_stage(args: list[str], tree: Path, env: dict[str, str], tag: str) -> None:
+    """`dvc repro`, saying each stage as DVC starts it (the minutes go to training)."""
+    import re
+    import subprocess
+
+    from weightline.errors import WeightlineError
+
+    output: list[str] = []
+    with subprocess.Popen(
+        args,
+        cwd=tree,
+        env={**env, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+    ) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.append(line)
+            stage = re.match(r"Running stage '([^']+)'", line)
+            if stage:
+                progress.phase(f"reproduce {tag} [3/4]: stage {stage[1]}")
+    if process.returncode != 0:
+        text = "".join(output).strip()
+        raise WeightlineError(
+            f"`dvc repro --force` failed in a temporary worktree:\n{text[-3000:]}"
+        )
+
+
 def reproduce(settings: Settings, tag: str, commit: str, manifest: Manifest) -> Result:
     """Retrain `tag` at `commit` in a temporary worktree; compare with its manifest."""
     import time
@@ -128,11 +160,15 @@ def reproduce(settings: Settings, tag: str, commit: str, manifest: Manifest) -> 
     drifted = lock_differences(settings, commit)
     for difference in drifted:  # said before the minutes of retraining, not only after
         log.warning("reproducing %s in another environment: %s", tag, difference)
+    progress.phase(f"reproduce {tag} [1/4]: a temporary worktree at {commit[:10]}")
     with worktree(settings.root, commit, "weightline-reproduce-") as tree:
         env = environment(tree)
         dvc = [sys.executable, "-m", "dvc"]
+        progress.phase(f"reproduce {tag} [2/4]: dvc pull (its data and the cache's outputs)")
         run([*dvc, "pull"], tree, env, "`dvc pull` (are the data on the DVC remote? `dvc push`)")
-        run([*dvc, "repro", "--force"], tree, env, "`dvc repro --force`")
+        progress.phase(f"reproduce {tag} [3/4]: dvc repro --force (retraining)")
+        repro_stage_by_stage([*dvc, "repro", "--force"], tree, env, tag)
+        progress.phase(f"reproduce {tag} [4/4]: comparing weights and metrics with the manifest")
         actual = sha256_file(tree / manifest["weights"]["path"])
         new_manifest = parse((tree / settings.manifest).read_text(), "the reproduced manifest")
     expected = manifest["weights"]["sha256"]

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from weightline import progress
 from weightline.domain.manifest import Manifest, parse
 from weightline.domain.tags import RegisteredVersion
 from weightline.dvc import lock as dvclock
@@ -35,6 +36,7 @@ def checkout(settings: Settings, version: RegisteredVersion) -> RegisteredVersio
     from weightline.ops.register import check_clean
 
     check_clean(settings)
+    progress.phase(f"checking out {version.name} (commit {version.commit[:10]})")
     git.run(
         settings.root,
         "-c",
@@ -46,6 +48,7 @@ def checkout(settings: Settings, version: RegisteredVersion) -> RegisteredVersio
     )
     from dvc.exceptions import DvcException
 
+    progress.phase(f"pulling the weights and data of {version.name} (dvc pull)")
     with repository(settings.root) as repo:
         try:
             repo.pull()
@@ -54,6 +57,7 @@ def checkout(settings: Settings, version: RegisteredVersion) -> RegisteredVersio
                 f"checked out {version.name}, but `dvc pull` failed: {error}"
             ) from error
     expected = parse(manifest_text(settings, version.commit), settings.manifest)
+    progress.phase(f"verifying the SHA-256 of {expected['weights']['path']}")
     actual = sha256_file(settings.path(expected["weights"]["path"]))
     if actual != expected["weights"]["sha256"]:
         raise IntegrityError(
@@ -150,6 +154,7 @@ def fetch_verified(
 
     with repository(settings.root) as repo:
         part, source = fetch_object(repo, md5, target, dvc_remote, f"the weights of {label}")
+        progress.phase(f"verifying the SHA-256 of the weights of {label}")
         actual = sha256_file(part)
         if actual != expected and source == "cache":
             part.unlink()
