@@ -17,7 +17,7 @@ from weightline.domain.manifest import SCHEMA_VERSION, DataItem, Manifest
 from weightline.dvc import lock as dvclock
 from weightline.errors import ConfigurationError, IntegrityError, NotFound
 from weightline.settings import Settings
-from weightline.store.digest import sha256_file
+from weightline.store.digest import Hashes, sha256_file
 from weightline.store.files import LocalCache, write_atomic
 
 
@@ -75,9 +75,12 @@ def data_entries(settings: Settings, lock: dvclock.Lock) -> tuple[list[DataItem]
 
 
 def weights_sha256(settings: Settings, entry: dvclock.Entry) -> str:
-    """SHA-256 of the weights, hashed only when DVC's MD5 and size are new to this machine."""
-    compute = partial(sha256_file, settings.path(settings.weights))
-    return str(local_cache(settings).get(f"sha256:{entry.md5}:{entry.size}", compute))
+    """SHA-256 of the weights, read only if this file was not hashed before (see digest.Hashes).
+
+    The hash is recorded with the file's identity, so the post-commit hook's registration (and a
+    later checkout of these weights) trusts it without reading the weights again.
+    """
+    return Hashes(settings.root).sha256(settings.path(settings.weights), entry.md5, entry.size)
 
 
 def lock_sha256(settings: Settings) -> str | None:

@@ -204,6 +204,22 @@ def tag_object(found: tuple[str, bytes] | None) -> TagObject | None:
     return TagObject("tag", target[1].decode(), target_type[1].decode(), parse_tag_object(raw))
 
 
+def message_of(found: tuple[str, bytes] | None) -> str:
+    """The message of a tag object as parse_tag_object gives it ("" if it is not a tag)."""
+    if found is None or found[0] != "tag":
+        return ""
+    return message_text(found[1].partition(b"\n\n")[2])
+
+
+def message_text(body: bytes) -> str:
+    """A tag's message without its signature and trailing newlines (as `git tag -l` shows it)."""
+    message = body.decode("utf-8", "replace")
+    cut = re.search(_SIGNATURE, message, re.MULTILINE)
+    if cut:
+        message = message[: cut.start()]
+    return message.rstrip("\n")
+
+
 def parse_tag_object(raw: bytes) -> dict[str, Any]:
     """Tagger, email, date (ISO, as git's iso-strict), epoch and message of a tag object."""
     from datetime import datetime, timedelta, timezone
@@ -219,15 +235,10 @@ def parse_tag_object(raw: bytes) -> dict[str, Any]:
         author, mail = name.decode("utf-8", "replace"), email.decode("utf-8", "replace")
     else:  # very old tags have no tagger line
         seconds, created, author, mail = 0, "", "", ""
-    message = body.decode("utf-8", "replace")
-    cut = re.search(_SIGNATURE, message, re.MULTILINE)
-    if cut:
-        message = message[: cut.start()]
-    message = message.rstrip("\n")  # as tags.read_tags gives it
     return {
         "author": author,
         "email": mail,
         "created": created,
         "created_epoch": seconds,
-        "message": message,
+        "message": message_text(body),
     }

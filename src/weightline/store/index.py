@@ -7,6 +7,12 @@ whose object id the index has not seen are read, all through one `git cat-file -
 objects, then manifest blobs), in one transaction. Deleting the file loses nothing; a file from
 an older schema, for another artifact, or damaged, is rebuilt from scratch.
 
+The index keeps what queries read (a version's fields, metrics, config values, data inputs,
+stage events), not the manifests themselves: a whole manifest is read from git when asked for
+(`Index.manifest`), which keeps the file well under the size of the tag objects. Adding tags
+settles only what they change (the common case: a version above every other, on a commit of
+its own), so registering one more version costs the same at ten versions as at ten thousand.
+
 Tags that make no version (lightweight, not SemVer, a second version on one commit, a commit
 without a manifest, a manifest of another artifact, a stage tag on an unversioned commit) are
 skipped with one warning when first seen, and stay listed in the `skipped` view.
@@ -37,6 +43,7 @@ from weightline.store.gitrefs import (
     Ref,
     TagObject,
     list_refs,
+    message_of,
     parse_refs,
     refs_state,
     tag_object,
@@ -46,7 +53,7 @@ from weightline.store.gitrefs import (
 # fcntl, zlib, .semver, .tags and the rest of weightline (only when the index changes or a
 # manifest is read). gitrefs.py does the same for what it needs from git.
 
-SCHEMA_VERSION = 2  # raise on any change to SCHEMA: older files are rebuilt
+SCHEMA_VERSION = 3  # raise on any change to SCHEMA: older files are rebuilt
 INDEX_PATH = ".weightline/index.sqlite"
 
 SCHEMA = """
@@ -58,37 +65,51 @@ CREATE TABLE tag (
     commit_id TEXT,
     fault TEXT,              -- why the tag cannot count, known from the tag alone
     skipped TEXT,            -- the fault, or a reason that depends on other tags
-    warned TEXT              -- the reason already warned about
-);
+    warned TEXT,             -- the reason already warned about
+    noticed TEXT             -- when the index first read this object for this name
+) WITHOUT ROWID;
+-- A version's tag message (with its JSON summary) is not kept: it is read from git with the
+-- rows that ask for it (Index._versions), as whole manifests are (Index.manifest).
 CREATE TABLE version (
-    tag TEXT PRIMARY KEY, version TEXT NOT NULL, major INTEGER, minor INTEGER, patch INTEGER,
+    id INTEGER PRIMARY KEY,  -- what a version's metrics, config and data rows point at
+    tag TEXT NOT NULL UNIQUE, version TEXT NOT NULL, major INTEGER, minor INTEGER, patch INTEGER,
     prerelease TEXT, ordinal INTEGER, commit_id TEXT NOT NULL, author TEXT, email TEXT,
-    created TEXT, created_epoch INTEGER, message TEXT, summary TEXT, bump TEXT, reason TEXT,
+    created TEXT, created_epoch INTEGER, bump TEXT, reason TEXT,
     weights_sha256 TEXT, weights_md5 TEXT, weights_size INTEGER, trained_by TEXT,
     trained_email TEXT, host TEXT, started TEXT, ended TEXT, duration_s REAL, python TEXT,
-    platform TEXT, environment TEXT, training_rows INTEGER, manifest_blob TEXT
+    platform TEXT, environment TEXT, training_rows INTEGER
 );
-CREATE INDEX version_commit ON version (commit_id);
+-- Lookups of one version (by commit, by weights) stay indexed at any size; a prefix of a hash
+-- is as selective as the whole and makes the index a third of the size. Queries name the
+-- prefix in a subquery of its own (see on_commit): beside `commit_id = ?` in one WHERE,
+-- SQLite's constant propagation rewrites the expression and no longer matches the index.
+CREATE INDEX version_commit ON version (substr(commit_id, 1, 12));
+CREATE INDEX version_weights ON version (substr(weights_sha256, 1, 12));
 CREATE INDEX version_ordinal ON version (ordinal);
-CREATE TABLE manifest (tag TEXT PRIMARY KEY, body BLOB NOT NULL);  -- zlib of the git blob
-CREATE TABLE metric (tag TEXT, name TEXT, value REAL, PRIMARY KEY (tag, name)) WITHOUT ROWID;
-CREATE INDEX metric_name ON metric (name, value);
-CREATE TABLE param (tag TEXT, key TEXT, value TEXT, number REAL, PRIMARY KEY (tag, key))
-    WITHOUT ROWID;
-CREATE INDEX param_key ON param (key, number);
-CREATE TABLE data_input (
-    tag TEXT, path TEXT, role TEXT, md5 TEXT, size INTEGER, nfiles INTEGER, rows INTEGER,
-    PRIMARY KEY (tag, path)
+-- A version's metrics, config values and data inputs, keyed by its id: most of the rows in the
+-- index, so a small integer instead of the tag in each saves a tenth of the file. They are
+-- read per version (by primary key); a scan over all of them for one name costs milliseconds
+-- at 10,000 versions, so they carry no second index.
+CREATE TABLE metric_value (
+    version_id INTEGER, name TEXT, value REAL, PRIMARY KEY (version_id, name)
+) WITHOUT ROWID;
+CREATE TABLE param_value (
+    version_id INTEGER, key TEXT, value TEXT, number REAL, PRIMARY KEY (version_id, key)
+) WITHOUT ROWID;
+CREATE TABLE data_item (
+    version_id INTEGER, path TEXT, role TEXT, md5 TEXT, size INTEGER, nfiles INTEGER,
+    rows INTEGER, PRIMARY KEY (version_id, path)
 ) WITHOUT ROWID;
 CREATE TABLE stage_tag (
     tag TEXT PRIMARY KEY, stage TEXT, number INTEGER, assigned INTEGER, commit_id TEXT,
-    author TEXT, email TEXT, created TEXT, created_epoch INTEGER, message TEXT, summary TEXT,
-    action TEXT, by TEXT, at TEXT, reason TEXT, from_version TEXT, gate TEXT,
+    author TEXT, email TEXT, created TEXT, created_epoch INTEGER, message TEXT, action TEXT,
+    by TEXT, at TEXT, reason TEXT, from_version TEXT, gate TEXT,
     version_tag TEXT        -- the version at its commit, resolved after every update
 );
 CREATE TABLE holder (stage TEXT PRIMARY KEY, tag TEXT NOT NULL, event TEXT NOT NULL);
--- Every (tag, object) ever read, kept when the tag changes or goes: the memory that lets
--- `weightline verify --all` say a version tag was moved, re-created or deleted.
+-- Every (tag, object) read before and no longer current, kept when the tag changes or goes
+-- (the current ones are in `tag`): the memory that lets `weightline verify --all` say a
+-- version tag was moved, re-created or deleted.
 CREATE TABLE seen (
     name TEXT, object_id TEXT, commit_id TEXT, noticed TEXT, PRIMARY KEY (name, object_id)
 ) WITHOUT ROWID;
@@ -101,14 +122,14 @@ SELECT v.version, v.tag, v.ordinal, v.major, v.minor, v.patch, v.prerelease, v.c
        (SELECT group_concat(h.stage, ',') FROM holder h WHERE h.tag = v.tag) AS stages
 FROM version v JOIN tag t ON t.name = v.tag WHERE t.skipped IS NULL;
 CREATE VIEW metrics AS
-SELECT v.version, m.name, m.value FROM metric m
-JOIN version v ON v.tag = m.tag JOIN tag t ON t.name = v.tag WHERE t.skipped IS NULL;
+SELECT v.version, m.name, m.value FROM metric_value m
+JOIN version v ON v.id = m.version_id JOIN tag t ON t.name = v.tag WHERE t.skipped IS NULL;
 CREATE VIEW params AS
-SELECT v.version, p.key, p.value, p.number FROM param p
-JOIN version v ON v.tag = p.tag JOIN tag t ON t.name = v.tag WHERE t.skipped IS NULL;
+SELECT v.version, p.key, p.value, p.number FROM param_value p
+JOIN version v ON v.id = p.version_id JOIN tag t ON t.name = v.tag WHERE t.skipped IS NULL;
 CREATE VIEW data AS
-SELECT v.version, d.path, d.role, d.md5, d.size, d.nfiles, d.rows FROM data_input d
-JOIN version v ON v.tag = d.tag JOIN tag t ON t.name = v.tag WHERE t.skipped IS NULL;
+SELECT v.version, d.path, d.role, d.md5, d.size, d.nfiles, d.rows FROM data_item d
+JOIN version v ON v.id = d.version_id JOIN tag t ON t.name = v.tag WHERE t.skipped IS NULL;
 CREATE VIEW stage_events AS
 SELECT s.number, s.stage, s.action, s.assigned, v.version, s.tag, s.at, s.created_epoch AS
        at_epoch, s.by, s.reason, s.from_version, s.gate
@@ -119,6 +140,16 @@ SELECT h.stage, v.version, s.number, s.at AS since FROM holder h
 JOIN version v ON v.tag = h.tag JOIN stage_tag s ON s.tag = h.event;
 CREATE VIEW skipped AS SELECT name AS tag, skipped AS reason FROM tag WHERE skipped IS NOT NULL;
 """
+
+
+def on_commit(table: str = "version") -> str:
+    """SQL for "the version row is on this commit", bound to (commit[:12], commit)."""
+    return (
+        f"{table}.rowid IN (SELECT rowid FROM version WHERE substr(commit_id, 1, 12) = ?) "
+        f"AND {table}.commit_id = ?"
+    )
+
+
 VIEWS = ("versions", "metrics", "params", "data", "stage_events", "stages", "skipped")
 
 
@@ -141,7 +172,17 @@ def number(value: object) -> float | None:
 
 
 def text(value: object) -> str:
-    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    """A config value as JSON text (a string as itself)."""
+    if isinstance(value, str):
+        return value
+    if type(value) is int:  # most config values: skip json.dumps, a cold build's hot spot
+        return str(value)
+    return json.dumps(value, sort_keys=True)
+
+
+def mapping(value: object) -> dict[str, Any]:
+    """A manifest's object, or {} where someone wrote something else."""
+    return value if isinstance(value, dict) else {}
 
 
 def stage_parts(rest: str) -> re.Match[str] | None:
@@ -178,29 +219,34 @@ def classify(ref: Ref, artifact: str, tag: TagObject | None) -> tuple[str, str |
 
 
 def version_rows(
-    settings: Settings, ref: Ref, commit: str, tag: dict[str, Any], blob: bytes | None
+    artifact: str,
+    path: str,
+    ref: Ref,
+    commit: str,
+    tag: dict[str, Any],
+    blob: bytes | None,
+    version_id: int,
 ) -> tuple[dict[str, Any], list[tuple[str, tuple[Any, ...]]]] | str:
-    """The rows of one version tag, or why it cannot count."""
-    import zlib
-
+    """The rows of one version tag, or why it cannot count (`path`: the manifest's)."""
     from weightline.domain.bump import flatten
-    from weightline.domain.manifest import parse
     from weightline.domain.semver import Version
     from weightline.domain.tags import summary_of
+    from weightline.store.extract import fields
 
     if blob is None:
-        return f"commit {commit[:10]} has no {settings.manifest}"
+        return f"commit {commit[:10]} has no {path}"
     try:
-        manifest = parse(blob.decode("utf-8", "replace"), f"{settings.manifest}")
+        manifest = fields(blob, path)
     except WeightlineError as error:
         return f"at commit {commit[:10]}: {error}"
-    if manifest["artifact"] != settings.artifact:
+    if manifest["artifact"] != artifact:
         return f"the manifest at its commit is for artifact {manifest['artifact']!r}"
-    parsed = Version.parse(ref.name[len(settings.artifact) + 1 :])
+    parsed = Version.parse(ref.name[len(artifact) + 1 :])
     summary = summary_of(tag["message"])
-    run, environment = manifest.get("run") or {}, manifest.get("environment") or {}
-    weights: dict[str, Any] = dict(manifest["weights"]) if manifest.get("weights") else {}
+    run, environment = mapping(manifest.get("run")), mapping(manifest.get("environment"))
+    weights = mapping(manifest["weights"])
     row = {
+        "id": version_id,
         "tag": ref.name,
         "version": str(parsed),
         "major": parsed.major,
@@ -208,8 +254,7 @@ def version_rows(
         "patch": parsed.patch,
         "prerelease": parsed.prerelease,
         "commit_id": commit,
-        **tag,
-        "summary": json.dumps(summary, sort_keys=True),
+        **{key: value for key, value in tag.items() if key != "message"},
         "bump": summary.get("bump"),
         "reason": summary.get("reason"),
         "weights_sha256": weights.get("sha256"),
@@ -223,24 +268,25 @@ def version_rows(
         "duration_s": run.get("duration_s"),
         "python": environment.get("python"),
         "platform": environment.get("platform"),
-        "environment": json.dumps(environment, sort_keys=True),
-        "training_rows": (manifest.get("training_data") or {}).get("rows"),
+        "environment": json.dumps(environment, sort_keys=True, separators=(",", ":")),
+        "training_rows": manifest["training_rows"],
     }
-    children: list[tuple[str, tuple[Any, ...]]] = [("manifest", (ref.name, zlib.compress(blob, 1)))]
-    for name, value in flatten(manifest.get("metrics") or {}).items():
+    children: list[tuple[str, tuple[Any, ...]]] = []
+    for name, value in flatten(mapping(manifest["metrics"])).items():
         if number(value) is not None:
-            children.append(("metric", (ref.name, name, number(value))))
-    for key, value in flatten(manifest.get("config") or {}).items():
-        children.append(("param", (ref.name, key, text(value), number(value))))
-    data: dict[str, Any] = dict(manifest["data"]) if manifest.get("data") else {}
-    items: list[tuple[dict[str, Any], str]] = [(dict(i), "input") for i in data.get("inputs") or []]
-    items += [(dict(data["holdout"]), "holdout")] if data.get("holdout") else []
+            children.append(("metric_value", (version_id, name, number(value))))
+    for key, value in flatten(mapping(manifest["config"])).items():
+        children.append(("param_value", (version_id, key, text(value), number(value))))
+    data = mapping(manifest["data"])
+    inputs = data.get("inputs") if isinstance(data.get("inputs"), list) else []
+    items: list[tuple[dict[str, Any], str]] = [(mapping(i), "input") for i in inputs or []]
+    items += [(mapping(data["holdout"]), "holdout")] if data.get("holdout") else []
     for item, role in items:
         children.append(
             (
-                "data_input",
+                "data_item",
                 (
-                    ref.name,
+                    version_id,
                     item.get("path"),
                     role,
                     item.get("md5"),
@@ -268,7 +314,6 @@ def stage_row(artifact: str, ref: Ref, commit: str, tag: dict[str, Any]) -> dict
         "assigned": int(assigned),
         "commit_id": commit,
         **tag,
-        "summary": json.dumps(summary, sort_keys=True),
         "action": summary.get("action") or ("assign" if assigned else "unassign"),
         "by": summary.get("by") or tag["author"],
         "at": summary.get("at") or tag["created"],
@@ -307,22 +352,24 @@ def read_new(conn: sqlite3.Connection, settings: Settings, refs: list[Ref]) -> N
 
 def store(conn: sqlite3.Connection, settings: Settings, batch: Batch, refs: list[Ref]) -> None:
     """One round: these tags' objects and manifests, classified, into the index's tables."""
+    artifact, path = settings.artifact, settings.manifest  # properties: computed once, not per tag
     objects = [tag_object(found) for found in batch.read([r.object_id for r in refs])]
-    kinds = [classify(ref, settings.artifact, tag) for ref, tag in zip(refs, objects, strict=True)]
+    kinds = [classify(ref, artifact, tag) for ref, tag in zip(refs, objects, strict=True)]
     wanted = [i for i, (kind, fault) in enumerate(kinds) if kind == "version" and not fault]
-    blobs = batch.read([f"{objects[i].target_id}:{settings.manifest}" for i in wanted])  # type: ignore[union-attr]  # classify() passed only readable tags
+    blobs = batch.read([f"{objects[i].target_id}:{path}" for i in wanted])  # type: ignore[union-attr]  # classify() passed only readable tags
     manifests = dict(zip(wanted, blobs, strict=True))
     tag_rows: list[tuple[str, str, str, str, str | None]] = []
     version_list: list[dict[str, Any]] = []
     stage_list: list[dict[str, Any]] = []
     children: dict[str, list[tuple[Any, ...]]] = {}
+    (last_id,) = conn.execute("SELECT coalesce(max(id), 0) FROM version").fetchone()
     for i, (ref, tag, (kind, fault)) in enumerate(zip(refs, objects, kinds, strict=True)):
         commit = tag.target_id if tag and tag.object_type == "tag" else ref.object_id
         if fault is None and kind == "version":
             assert tag is not None  # classify() faults a tag whose object cannot be read
             found = manifests[i]
             blob = found[1] if found and found[0] == "blob" else None
-            rows = version_rows(settings, ref, commit, tag.fields, blob)
+            rows = version_rows(artifact, path, ref, commit, tag.fields, blob, last_id + i + 1)
             if isinstance(rows, str):
                 fault = rows
             else:
@@ -331,15 +378,13 @@ def store(conn: sqlite3.Connection, settings: Settings, batch: Batch, refs: list
                     children.setdefault(table, []).append(values)
         elif fault is None:
             assert tag is not None
-            stage_list.append(stage_row(settings.artifact, ref, commit, tag.fields))
+            stage_list.append(stage_row(artifact, ref, commit, tag.fields))
         tag_rows.append((ref.name, ref.object_id, kind, commit, fault))
-    conn.executemany(
-        "INSERT INTO tag (name, object_id, kind, commit_id, fault) VALUES (?, ?, ?, ?, ?)", tag_rows
-    )
     noticed = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     conn.executemany(
-        "INSERT OR IGNORE INTO seen VALUES (?, ?, ?, ?)",
-        [(name, object_id, commit, noticed) for name, object_id, _, commit, _ in tag_rows],
+        "INSERT INTO tag (name, object_id, kind, commit_id, fault, noticed) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [(*row, noticed) for row in tag_rows],
     )
     insert(conn, "version", version_list)
     insert(conn, "stage_tag", stage_list)
@@ -349,16 +394,18 @@ def store(conn: sqlite3.Connection, settings: Settings, batch: Batch, refs: list
 
 
 def forget(conn: sqlite3.Connection, names: Iterable[str]) -> None:
+    """Drop the rows of tags that changed or went, keeping what they were in `seen`."""
     rows = [(name,) for name in names]
-    for table, column in (
-        ("tag", "name"),
-        ("version", "tag"),
-        ("manifest", "tag"),
-        ("metric", "tag"),
-        ("param", "tag"),
-        ("data_input", "tag"),
-        ("stage_tag", "tag"),
-    ):
+    conn.executemany(
+        "INSERT OR IGNORE INTO seen SELECT name, object_id, commit_id, noticed FROM tag "
+        "WHERE name = ?",
+        rows,
+    )
+    for table in ("metric_value", "param_value", "data_item"):
+        conn.executemany(
+            f"DELETE FROM {table} WHERE version_id = (SELECT id FROM version WHERE tag = ?)", rows
+        )
+    for table, column in (("tag", "name"), ("version", "tag"), ("stage_tag", "tag")):
         conn.executemany(f"DELETE FROM {table} WHERE {column} = ?", rows)
 
 
@@ -374,7 +421,8 @@ def hold(events: list[tuple[int, str, str, bool, str]]) -> dict[str, tuple[str, 
 
 
 def resolve_all(conn: sqlite3.Connection, artifact: str) -> None:
-    """Decide what depends on several tags: one version per commit, order, stage holders."""
+    """Decide what depends on several tags, from scratch: one version per commit, SemVer order,
+    which stage tags count and who holds each stage."""
     from weightline.domain.semver import Version
 
     versions = conn.execute(
@@ -401,19 +449,83 @@ def resolve_all(conn: sqlite3.Connection, artifact: str) -> None:
             skipped[tag] = None
     conn.executemany("UPDATE version SET ordinal = NULL WHERE tag = ?", [(t,) for t in skipped])
     conn.executemany("UPDATE version SET ordinal = ? WHERE tag = ?", order)
+    conn.execute("UPDATE tag SET skipped = fault WHERE fault IS NOT NULL")
+    conn.executemany(
+        "UPDATE tag SET skipped = ? WHERE name = ? AND fault IS NULL",
+        [(reason, tag) for tag, reason in skipped.items()],
+    )
+    resolve_stages(conn, artifact)
 
+
+def resolve_added(conn: sqlite3.Connection, artifact: str, added: list[str]) -> bool:
+    """Settle tags just added to a settled index, touching nothing else, when they only extend
+    it: every new version above every counted one, each on a commit that holds no other version
+    tag. Returns False (having changed nothing) when they could change what is settled: then
+    resolve_all() decides from scratch."""
+    from weightline.domain.semver import Version
+
+    if len(added) > 500:  # a fetch of many tags: deciding from scratch is as quick
+        return False
+    marks = ",".join("?" * len(added))
+    new = [
+        (Version.parse(version), tag, commit)
+        for tag, version, commit in conn.execute(
+            f"SELECT tag, version, commit_id FROM version WHERE tag IN ({marks})", added
+        )
+    ]
+    new.sort(key=lambda item: (item[0], item[1]))
+    top = conn.execute(
+        "SELECT version, ordinal FROM version WHERE ordinal = (SELECT max(ordinal) FROM version)"
+    ).fetchone()
+    greatest, ordinal = (Version.parse(top[0]), top[1]) if top else (None, 0)
+    commits = [commit for _, _, commit in new]
+    if len(set(commits)) != len(commits):
+        return False
+    for version, _, commit in new:
+        if greatest is not None and not greatest < version:
+            return False
+        holders = conn.execute(
+            f"SELECT count(*) FROM version WHERE {on_commit()}",
+            (commit[:12], commit),
+        ).fetchone()[0]
+        if holders != 1:  # another version tag on this commit, counted or not
+            return False
+        greatest = version
+    conn.executemany(
+        "UPDATE version SET ordinal = ? WHERE tag = ?",
+        [(ordinal + i + 1, tag) for i, (_, tag, _) in enumerate(new)],
+    )
+    conn.execute(f"UPDATE tag SET skipped = fault WHERE name IN ({marks})", added)
+    staged = conn.execute(
+        f"SELECT 1 FROM stage_tag WHERE tag IN ({marks}) "
+        f"OR commit_id IN ({','.join('?' * len(commits))}) LIMIT 1",
+        [*added, *commits],
+    ).fetchone()
+    if staged:  # a new stage tag, or one that waited for a version on its commit
+        resolve_stages(conn, artifact)
+    return True
+
+
+def resolve_stages(conn: sqlite3.Connection, artifact: str) -> None:
+    """Which stage tags count (those on a commit with a counted version) and who holds each
+    stage. Reads the stage tags only, each version by an indexed lookup of its commit."""
     events: list[tuple[int, str, str, bool, str]] = []
     stage_versions: list[tuple[str | None, str]] = []
+    skipped: list[tuple[str | None, str]] = []
     for tag, stage, number, assigned, commit in conn.execute(
         "SELECT s.tag, s.stage, s.number, s.assigned, s.commit_id FROM stage_tag s "
         "ORDER BY s.number, s.tag"
-    ):
-        holder = on_commit.get(commit)
+    ).fetchall():
+        found = conn.execute(
+            f"SELECT tag FROM version WHERE {on_commit()} AND ordinal IS NOT NULL",
+            (commit[:12], commit),
+        ).fetchone()
+        holder = found[0] if found else None
         stage_versions.append((holder, tag))
         if holder is None:
-            skipped[tag] = f"no version of {artifact} at its commit {commit[:10]}"
+            skipped.append((f"no version of {artifact} at its commit {commit[:10]}", tag))
         else:
-            skipped[tag] = None
+            skipped.append((None, tag))
             events.append((number, tag, stage, bool(assigned), holder))
     conn.executemany("UPDATE stage_tag SET version_tag = ? WHERE tag = ?", stage_versions)
     conn.execute("DELETE FROM holder")
@@ -421,11 +533,7 @@ def resolve_all(conn: sqlite3.Connection, artifact: str) -> None:
         "INSERT INTO holder (stage, tag, event) VALUES (?, ?, ?)",
         [(stage, version, event) for stage, (version, event) in hold(events).items()],
     )
-    conn.execute("UPDATE tag SET skipped = fault WHERE fault IS NOT NULL")
-    conn.executemany(
-        "UPDATE tag SET skipped = ? WHERE name = ? AND fault IS NULL",
-        [(reason, tag) for tag, reason in skipped.items()],
-    )
+    conn.executemany("UPDATE tag SET skipped = ? WHERE name = ? AND fault IS NULL", skipped)
 
 
 def warn_new(conn: sqlite3.Connection) -> None:
@@ -436,7 +544,7 @@ def warn_new(conn: sqlite3.Connection) -> None:
     ).fetchall()
     for name, reason in fresh:
         print(f"weightline: skipping tag {name}: {reason}", file=sys.stderr)
-    conn.execute("UPDATE tag SET warned = skipped")
+    conn.execute("UPDATE tag SET warned = skipped WHERE warned IS NOT skipped")
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -444,10 +552,17 @@ def connect(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(path, isolation_level=None, timeout=60)
 
 
-def stored_listing(conn: sqlite3.Connection) -> bytes | None:
-    """The `git for-each-ref` output the index was last brought up to date with."""
+def stored_listing(conn: sqlite3.Connection) -> str | None:
+    """The digest of the `git for-each-ref` output the index was last brought up to date with."""
     row = conn.execute("SELECT value FROM meta WHERE key = 'listing'").fetchone()
-    return row[0] if row else None
+    return str(row[0]) if row else None
+
+
+def digest(listing: bytes) -> str:
+    """A listing's SHA-1: 20 bytes to compare instead of keeping ~70 bytes a tag."""
+    import hashlib
+
+    return hashlib.sha1(listing).hexdigest()
 
 
 def identity(settings: Settings) -> dict[str, str]:
@@ -522,7 +637,8 @@ def update(settings: Settings, path: Path | None = None) -> tuple[sqlite3.Connec
     if conn is not None and known is not None and state and known.get("refs_state") == state:
         return conn, Update((), (), False, listed=False)
     listing = list_refs(settings.root, settings.artifact)
-    if conn is not None and known is not None and stored_listing(conn) == listing:
+    listed = digest(listing)
+    if conn is not None and known is not None and stored_listing(conn) == listed:
         if state is not None:
             conn.execute("PRAGMA busy_timeout = 50")
             with suppress(sqlite3.OperationalError):  # busy: the next run records it instead
@@ -550,12 +666,18 @@ def update(settings: Settings, path: Path | None = None) -> tuple[sqlite3.Connec
             gone = stored.keys() - {ref.name for ref in refs}
             forget(conn, [*gone, *(ref.name for ref in new if ref.name in stored)])
             read_new(conn, settings, new)
-            if new or gone or rebuilt:
+            changed = [ref.name for ref in new if ref.name in stored]
+            settled = not new or (
+                not (gone or changed or rebuilt)
+                and resolve_added(conn, settings.artifact, [r.name for r in new])
+            )
+            if not settled or gone:
                 resolve_all(conn, settings.artifact)
+            if new or gone or rebuilt:
                 warn_new(conn)
             conn.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('listing', ?), ('refs_state', ?)",
-                (listing, state or ""),
+                (listed, state or ""),
             )
             conn.execute("COMMIT")
         except BaseException:
@@ -572,9 +694,7 @@ def update(settings: Settings, path: Path | None = None) -> tuple[sqlite3.Connec
     return conn, Update(tuple(r.name for r in new), tuple(sorted(gone)), rebuilt)
 
 
-_VERSION_COLUMNS = (
-    "v.tag, v.version, v.commit_id, v.author, v.email, v.created, v.message, v.summary, t.object_id"
-)
+_VERSION_COLUMNS = "v.tag, v.version, v.commit_id, v.author, v.email, v.created, t.object_id"
 
 
 class Index:
@@ -611,19 +731,22 @@ class Index:
         self, where: str = "", params: Iterable[object] = (), tail: str = ""
     ) -> list[RegisteredVersion]:
         from weightline.domain.semver import Version
-        from weightline.domain.tags import RegisteredVersion, Tag
+        from weightline.domain.tags import RegisteredVersion, Tag, summary_of
 
-        found = []
-        for row in self.conn.execute(
+        rows = self.conn.execute(
             f"SELECT {_VERSION_COLUMNS} FROM version v JOIN tag t ON t.name = v.tag "
             f"WHERE t.skipped IS NULL {where} {tail}",
             tuple(params),
+        ).fetchall()
+        messages = tag_messages(self.settings.root, [row[-1] for row in rows])
+        found = []
+        for (name, version, commit, author, email, created, object_id), message in zip(
+            rows, messages, strict=True
         ):
-            name, version, commit, author, email, created, message, summary, object_id = row
             tag = Tag(name, object_id, commit, "commit", author, email, created, message)
             found.append(
                 RegisteredVersion(
-                    self.settings.artifact, Version.parse(version), tag, json.loads(summary)
+                    self.settings.artifact, Version.parse(version), tag, summary_of(message)
                 )
             )
         return found
@@ -639,12 +762,17 @@ class Index:
 
     def version_at(self, commit: str) -> RegisteredVersion | None:
         """The version registered on `commit`, if any (one version per commit)."""
-        found = self._versions("AND v.commit_id = ?", (commit,))
+        found = self._versions(f"AND {on_commit('v')}", (commit[:12], commit))
         return found[0] if found else None
 
     def with_weights(self, sha256: str) -> RegisteredVersion | None:
         """The oldest version whose weights have this SHA-256, if any."""
-        found = self._versions("AND v.weights_sha256 = ?", (sha256,), "ORDER BY v.ordinal LIMIT 1")
+        found = self._versions(
+            "AND v.rowid IN (SELECT rowid FROM version WHERE substr(weights_sha256, 1, 12) = ?) "
+            "AND v.weights_sha256 = ?",
+            (sha256[:12], sha256),
+            "ORDER BY v.ordinal LIMIT 1",
+        )
         return found[0] if found else None
 
     def greatest(self) -> RegisteredVersion | None:
@@ -672,9 +800,15 @@ class Index:
         text = ref.removeprefix(f"{artifact}@")
         if is_version(text):
             wanted = Version.parse(text)
+            # The tag is the version itself or, with build metadata, `<it>+...`: a range of the
+            # primary key (',' follows '+'), so the lookup costs the same at any size.
+            exact = (
+                f"{artifact}@{Version(wanted.major, wanted.minor, wanted.patch, wanted.prerelease)}"
+            )
             for (tag,) in self.conn.execute(
-                "SELECT tag FROM versions WHERE major = ? AND minor = ? AND patch = ?",
-                (wanted.major, wanted.minor, wanted.patch),
+                "SELECT v.tag FROM version v JOIN tag t ON t.name = v.tag "
+                "WHERE v.tag >= ? AND v.tag < ? AND t.skipped IS NULL",
+                (exact, exact + ","),
             ):
                 if Version.parse(tag[len(artifact) + 1 :]) == wanted:
                     return str(tag)
@@ -717,14 +851,22 @@ class Index:
         return self.version(self.version_tag(ref))
 
     def manifest(self, ref: str) -> Manifest:
-        """The manifest of a version (by any reference version_tag accepts)."""
-        import zlib
-
+        """The manifest of a version (by any reference version_tag accepts), read from git at
+        the version's commit: the index keeps only the fields queries use."""
         from weightline.domain.manifest import parse
+        from weightline.store.manifests import manifest_text
 
         tag = self.version_tag(ref)
-        (body,) = self.conn.execute("SELECT body FROM manifest WHERE tag = ?", (tag,)).fetchone()
-        return parse(zlib.decompress(body).decode("utf-8", "replace"), f"manifest of {tag}")
+        (commit,) = self.conn.execute(
+            "SELECT commit_id FROM version WHERE tag = ?", (tag,)
+        ).fetchone()
+        return parse(manifest_text(self.settings, commit), f"manifest of {tag}")
+
+    def refresh(self) -> None:
+        """Catch up with tags written since this view was opened (say, the one just written)."""
+        self.conn.close()
+        fresh = open_index(self.settings)
+        self.conn, self.last_update = fresh.conn, fresh.last_update
 
     def tampering(self) -> dict[str, str]:
         """Version tags that were moved, re-created or deleted since the index first saw them."""
@@ -732,7 +874,9 @@ class Index:
         current = dict(self.conn.execute("SELECT name, object_id FROM tag"))
         prefix = f"{self.settings.artifact}@v"
         for name, object_id, commit, noticed in self.conn.execute(
-            "SELECT name, object_id, commit_id, noticed FROM seen WHERE substr(name, 1, ?) = ? "
+            "SELECT name, object_id, commit_id, noticed FROM (SELECT * FROM seen UNION ALL "
+            "SELECT name, object_id, commit_id, noticed FROM tag WHERE name IN "
+            "(SELECT name FROM seen)) WHERE substr(name, 1, ?) = ? "
             "ORDER BY name, noticed, object_id",
             (len(prefix), prefix),
         ):
@@ -754,14 +898,23 @@ class Index:
     def stage_events(self) -> list[StageEvent]:
         """Every counted stage event, in order."""
         from weightline.domain.stages import StageEvent
-        from weightline.domain.tags import Tag
+        from weightline.domain.tags import Tag, summary_of
 
         found = []
-        versions: dict[str, RegisteredVersion] = {}
-        for row in self.rows(
+        events = self.rows(
             "SELECT s.*, t.object_id FROM stage_tag s JOIN tag t ON t.name = s.tag "
             "WHERE t.skipped IS NULL ORDER BY s.number, s.tag"
-        ):
+        )
+        names = sorted({row["version_tag"] for row in events})
+        versions = {
+            v.name: v
+            for start in range(0, len(names), 500)
+            for v in self._versions(
+                f"AND v.tag IN ({','.join('?' * len(names[start : start + 500]))})",
+                names[start : start + 500],
+            )
+        }
+        for row in events:
             tag = Tag(
                 row["tag"],
                 row["object_id"],
@@ -772,17 +925,14 @@ class Index:
                 row["created"],
                 row["message"],
             )
-            name = row["version_tag"]
-            if name not in versions:
-                versions[name] = self.version(name)
             found.append(
                 StageEvent(
                     tag,
                     row["stage"],
                     row["number"],
                     bool(row["assigned"]),
-                    versions[name],
-                    json.loads(row["summary"]),
+                    versions[row["version_tag"]],
+                    summary_of(row["message"]),
                 )
             )
         return found
@@ -803,6 +953,17 @@ class Index:
             if (parsed := parse_stage_tag(name, self.settings.artifact))
         ]
         return max(numbers, default=0) + 1
+
+
+def tag_messages(root: Path, object_ids: list[str]) -> list[str]:
+    """The messages of these tag objects, read from git in one `git cat-file --batch`."""
+    if not object_ids:
+        return []
+    batch = Batch(root)
+    try:
+        return [message_of(found) for found in batch.read(object_ids)]
+    finally:
+        batch.close()
 
 
 def open_index(settings: Settings) -> Index:

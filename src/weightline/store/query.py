@@ -192,9 +192,9 @@ def parse_sort(text: str) -> tuple[str, bool]:
 def check_fields(conn: sqlite3.Connection, query: Query) -> None:
     """A field no version has is a typo, not an empty answer: say which names exist."""
     tables = {
-        "metrics": ("metric", "name"),
-        "config": ("param", "key"),
-        "data": ("data_input", "path"),
+        "metrics": ("metric_value", "name"),
+        "config": ("param_value", "key"),
+        "data": ("data_item", "path"),
     }
     fields = [(c.source, c.key, f"condition {c.text!r}") for c in query.conditions]
     source = query.sort.partition(".")[0]
@@ -215,14 +215,14 @@ def condition_sql(condition: Condition) -> tuple[str, list[Any]]:
     op, value = condition.op, condition.value
     if condition.source == "metrics":
         return (
-            f"EXISTS (SELECT 1 FROM metric m WHERE m.tag = v.tag AND m.name = ? "
+            f"EXISTS (SELECT 1 FROM metric_value m WHERE m.version_id = v.id AND m.name = ? "
             f"AND m.value {op} ?)",
             [condition.key, value],
         )
     if condition.source == "config":
         column = "number" if isinstance(value, float) else "value"
         return (
-            f"EXISTS (SELECT 1 FROM param p WHERE p.tag = v.tag AND p.key = ? "
+            f"EXISTS (SELECT 1 FROM param_value p WHERE p.version_id = v.id AND p.key = ? "
             f"AND p.{column} {op} ?)",
             [condition.key, value],
         )
@@ -231,8 +231,8 @@ def condition_sql(condition: Condition) -> tuple[str, list[Any]]:
     if is_version(str(value).rpartition("@")[2]):  # the same data as that version
         version = str(value).rpartition("@")[2]
         return (
-            f"v.tag IN (SELECT d.tag FROM data_input d WHERE d.path = ? AND d.md5 {op} "
-            "(SELECT d2.md5 FROM data_input d2 JOIN version w ON w.tag = d2.tag "
+            f"v.id IN (SELECT d.version_id FROM data_item d WHERE d.path = ? AND d.md5 {op} "
+            "(SELECT d2.md5 FROM data_item d2 JOIN version w ON w.id = d2.version_id "
             "WHERE w.version = ? AND d2.path = ?))",
             [condition.key, version, condition.key],
         )
@@ -242,7 +242,7 @@ def condition_sql(condition: Condition) -> tuple[str, list[Any]]:
             "as in dvc.lock) nor a version like v1.2.0"
         )
     return (
-        "v.tag IN (SELECT tag FROM data_input WHERE path = ? "
+        "v.id IN (SELECT version_id FROM data_item WHERE path = ? "
         f"AND substr(md5, 1, length(?)) {op} ?)",
         [condition.key, value, value],
     )
@@ -275,11 +275,15 @@ def compile_query(query: Query) -> tuple[str, list[Any]]:
     direction = "DESC" if query.descending else "ASC"
     source, _, key = query.sort.partition(".")
     if source == "metrics":
-        order = f"(SELECT value FROM metric m WHERE m.tag = v.tag AND m.name = ?) {direction}"
+        order = (
+            f"(SELECT value FROM metric_value m WHERE m.version_id = v.id AND m.name = ?) "
+            f"{direction}"
+        )
         params.append(key)
     elif source == "config":
         order = (
-            "(SELECT coalesce(number, value) FROM param p WHERE p.tag = v.tag AND p.key = ?) "
+            "(SELECT coalesce(number, value) FROM param_value p "
+            "WHERE p.version_id = v.id AND p.key = ?) "
             f"{direction}"
         )
         params.append(key)
@@ -332,7 +336,9 @@ def run(
             "config": {},
         }
     for tag, name, value in conn.execute(
-        f"SELECT tag, name, value FROM metric WHERE tag IN ({marks})", tags
+        "SELECT v.tag, m.name, m.value FROM metric_value m JOIN version v "
+        f"ON v.id = m.version_id WHERE v.tag IN ({marks})",
+        tags,
     ):
         rows[tag]["metrics"][name] = value
     keys = [c.key for c in query.conditions if c.source == "config"]
@@ -340,7 +346,8 @@ def run(
         keys.append(query.sort.partition(".")[2])
     if keys:
         for tag, key, value, number in conn.execute(
-            f"SELECT tag, key, value, number FROM param WHERE tag IN ({marks}) "
+            "SELECT v.tag, p.key, p.value, p.number FROM param_value p JOIN version v "
+            f"ON v.id = p.version_id WHERE v.tag IN ({marks}) "
             f"AND key IN ({','.join('?' * len(keys))})",
             [*tags, *keys],
         ):
