@@ -9,6 +9,7 @@ names and operators are taken from fixed lists, so nothing typed can change the 
 
 import re
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -146,9 +147,9 @@ MAX_LIMIT = 2**63 - 1  # SQLite's largest integer
 def _time_bounds() -> tuple[float, float]:
     from datetime import UTC, datetime
 
-    return (
+    return (  # the latest end is the end of LATEST's day (`--until 9999-12-30` includes it)
         datetime.fromisoformat(EARLIEST).replace(tzinfo=UTC).timestamp(),
-        datetime.fromisoformat(LATEST).replace(tzinfo=UTC).timestamp(),
+        datetime.fromisoformat(LATEST).replace(tzinfo=UTC).timestamp() + 2 * 86_400,
     )
 
 
@@ -420,6 +421,21 @@ ROW_LIMIT = 100_000  # rows returned; the registry's views have one row per vers
 MEMORY_LIMIT = 256 * 1024 * 1024  # bytes SQLite may allocate while the statement runs
 
 
+def memory_counter() -> Callable[[], int] | None:
+    """SQLite's own count of the bytes it holds (`sqlite3_memory_used`), for this process only,
+    or None where the library does not expose it. (PRAGMA hard_heap_limit would do, but it is
+    process-wide and can only be lowered: a serving process would keep the limit for good.)"""
+    try:
+        import _sqlite3
+        import ctypes
+
+        function = ctypes.CDLL(_sqlite3.__file__).sqlite3_memory_used
+    except (ImportError, OSError, AttributeError):
+        return None
+    function.restype, function.argtypes = ctypes.c_int64, []
+    return lambda: int(function())
+
+
 def run_sql(
     path: Path,
     statement: str,
@@ -430,10 +446,10 @@ def run_sql(
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
     """(column names, rows) of one SELECT or WITH statement, on a read-only connection.
 
-    A statement is anyone's text, so it runs under limits: `time_limit` seconds (a progress
-    handler interrupts it), `row_limit` rows, and `memory_limit` bytes of SQLite's heap (temporary
-    tables and sorts kept in memory, so they cannot fill the disk either). `limit` just cuts the
-    answer short, as LIMIT would.
+    A statement is anyone's text, so it runs under limits: `time_limit` seconds and
+    `memory_limit` bytes of SQLite's memory (a progress handler interrupts it; temporary tables
+    and sorts are kept in memory, so they count, and cannot fill the disk), values no longer than
+    `memory_limit`, and `row_limit` rows. `limit` just cuts the answer short, as LIMIT would.
     """
     import time
 
@@ -448,13 +464,29 @@ def run_sql(
         raise Refused(f"a WITH table may not be named like a view ({', '.join(VIEWS)})")
     if not (time_limit > 0 and row_limit > 0 and memory_limit > 0):
         raise Refused("the time, row and memory limits of sql must be positive")
+    used = memory_counter()
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    (previous,) = conn.execute("PRAGMA hard_heap_limit").fetchone()
+    stopped: list[str] = []
+    baseline = used() if used else 0
     deadline = time.monotonic() + time_limit
+
+    def progress() -> int:
+        if time.monotonic() > deadline:
+            stopped.append(
+                f"the statement ran longer than {time_limit:g} s and was stopped: narrow it down "
+                "(WHERE, LIMIT; a recursive WITH needs a bound) or raise the time limit"
+            )
+        elif used and used() - baseline > memory_limit:
+            stopped.append(
+                f"the statement needed more than {memory_limit / 2**20:g} MiB and was stopped: "
+                "narrow it down (WHERE, LIMIT) or raise the memory limit"
+            )
+        return 1 if stopped else 0
+
     try:
         conn.execute("PRAGMA temp_store = MEMORY")
-        conn.execute(f"PRAGMA hard_heap_limit = {int(memory_limit)}")
-        conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+        conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, min(memory_limit, 1_000_000_000))
+        conn.set_progress_handler(progress, 1_000)
         conn.set_authorizer(authorizer)
         try:
             cursor = conn.execute(text)
@@ -464,16 +496,14 @@ def run_sql(
             raise Refused(f"{error}: give exactly one SELECT statement") from None
         except MemoryError:
             raise Refused(
-                f"the statement needed more than {memory_limit // 2**20} MiB: narrow it down "
-                "(WHERE, LIMIT) or raise the memory limit"
+                "the statement needed more memory than there is: narrow it down"
             ) from None
         except sqlite3.DatabaseError as error:
             message = str(error)
-            if message == "interrupted" and time.monotonic() > deadline:
-                raise Refused(
-                    f"the statement ran longer than {time_limit:g} s and was stopped: narrow it "
-                    "down (WHERE, LIMIT; a recursive WITH needs a bound) or raise the time limit"
-                ) from None
+            if stopped:
+                raise Refused(stopped[0]) from None
+            if "too big" in message:
+                message += f" (a value longer than {memory_limit / 2**20:g} MiB)"
             if "not authorized" in message or "prohibited" in message:
                 message += f": only the views {', '.join(VIEWS)} can be read"
             raise Refused(f"SQL error: {message} (see `weightline sql --help`)") from None
@@ -485,7 +515,4 @@ def run_sql(
         names = [d[0] for d in cursor.description or []]
         return names, rows
     finally:
-        conn.set_authorizer(None)
-        conn.set_progress_handler(None, 0)
-        conn.execute(f"PRAGMA hard_heap_limit = {int(previous)}")  # process-wide: put it back
         conn.close()
