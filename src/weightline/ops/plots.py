@@ -32,7 +32,8 @@ CELL = "70, 110, 160"  # confusion matrices: a neutral shade, never a version's 
 FILES = ("roc.json", "confusion.json", "predictions.json", "residuals.json")
 MAX_POINTS = 1500  # per series: a 100,000-row hold-out set must not make a 20 MB page
 CSS = """
-body { font: 14px/1.45 system-ui, sans-serif; margin: 1.5rem auto; max-width: 1100px; color: #222; }
+body { font: 14px/1.45 system-ui, sans-serif; margin: 1.5rem auto; padding: 0 1rem;
+       max-width: 1100px; color: #222; }
 h1 { font-size: 1.5rem; margin-bottom: .2rem; } h2 { margin-top: 1.6rem; font-size: 1.15rem; }
 .muted { color: #777; } svg { background: #fff; } svg text { font: 12px system-ui, sans-serif; }
 """
@@ -175,8 +176,9 @@ def legend(entries: list[tuple[str, str]]) -> str:
     )
 
 
-def figure(svg: str, caption: list[tuple[str, str]]) -> str:
-    return f'<figure style="margin:0">{svg}{legend(caption)}</figure>'
+def figure(svg: str, caption: list[tuple[str, str]], heading: str = "") -> str:
+    named = f'<div style="font-weight:600">{escape(heading)}</div>' if heading else ""
+    return f'<figure style="margin:0">{named}{svg}{legend(caption)}</figure>'
 
 
 def auc(points: list[tuple[float, float]]) -> float:
@@ -206,16 +208,17 @@ def roc_charts(curves: list[Curves]) -> list[str]:
             points = sorted(thin([p for r in rows if (p := pair(r, "fpr", "tpr")) is not None]))
             if not points:
                 continue
-            line = " ".join(f"{frame.x(x):.1f},{frame.y(y):.1f}" for x, y in points)
-            parts.append(
-                f'<polyline class="series" data-version="{escape(c.label)}" points="{line}" '
+            line = "L".join(f"{frame.x(x):.1f},{frame.y(y):.1f}" for x, y in points)
+            parts.append(  # a path, not a polyline: the report's metric chart owns those
+                f'<path class="series" data-version="{escape(c.label)}" d="M{line}" '
                 f'fill="none" stroke="{COLORS[i]}" stroke-width="{WIDTHS[i]}" '
                 'stroke-linejoin="round" stroke-linecap="round"/>'
             )
             caption.append((COLORS[i], f"{c.label} (AUC {auc(points):.3f})"))
         parts.append("</svg>")
         if caption:
-            charts.append(figure("".join(parts), caption))
+            heading = f"class {name}, against the rest" if name and len(classes) > 1 else ""
+            charts.append(figure("".join(parts), caption, heading))
     return charts
 
 
@@ -235,6 +238,8 @@ def scatter_chart(
     if diagonal:  # the same scale on both axes, so y = x is the diagonal
         low_x = low_y = min(low_x, low_y)
         high_x = high_y = max(high_x, high_y)
+    pad_x, pad_y = (high_x - low_x) * 0.03 or 1.0, (high_y - low_y) * 0.03 or 1.0
+    low_x, high_x, low_y, high_y = low_x - pad_x, high_x + pad_x, low_y - pad_y, high_y + pad_y
     frame = Frame(low_x, high_x, low_y, high_y)
     parts = frame.axes(x_key, y_key, name, title)
     if diagonal:
@@ -285,7 +290,8 @@ def confusion_charts(curves: list[Curves]) -> list[str]:
                 cell = (str(row["actual"]), str(row["predicted"]))
                 counts[cell] = counts.get(cell, 0) + 1
         most = max(counts.values(), default=1)
-        width, height = left + size * len(labels) + 10, top + size * len(labels) + 30
+        width = max(left + size * len(labels) + 10, 300)  # room for the line under it
+        height = top + size * len(labels) + 30
         title = f"confusion matrix of {c.label}"
         parts = [
             f'<svg id="confusion-{i + 1}" class="plot" xmlns="http://www.w3.org/2000/svg" '
@@ -310,14 +316,14 @@ def confusion_charts(curves: list[Curves]) -> list[str]:
                     f'<text x="{x + size / 2}" y="{y + size / 2 + 4:.0f}" text-anchor="middle" '
                     f'fill="{ink}">{count}</text>'
                 )
+        parts.append(f'<text x="{left - 6}" y="{top - 6}" text-anchor="end">actual &#8595;</text>')
         for p, predicted in enumerate(labels):
             parts.append(
                 f'<text x="{left + p * size + size / 2}" y="{top - 6}" text-anchor="middle">'
                 f"{escape(short(predicted))}</text>"
             )
         parts.append(
-            f'<text x="{left}" y="{height - 8}">rows: actual class; '
-            f"{sum(counts.values())} hold-out rows</text></svg>"
+            f'<text x="{left}" y="{height - 8}">{sum(counts.values())} hold-out rows</text></svg>'
         )
         charts.append(f'<figure style="margin:0">{"".join(parts)}</figure>')
     return charts

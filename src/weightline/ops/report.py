@@ -278,24 +278,38 @@ def diff_section(index: Index, old: dict[str, Any], new: dict[str, Any]) -> str:
         )
     out.append(
         f"<h3>Training-data drift</h3><p>{len(drift['moved'])} of {len(drift['features'])} "
-        f"features moved (PSI &gt; {cell(drift['threshold'])}); rows {cell(drift['rows']['old'])} "
-        f"&rarr; {cell(drift['rows']['new'])}.</p>"
+        f"features moved (PSI &gt; {cell(drift['threshold'])} and beyond sampling noise: "
+        f"the gap between the distributions above what {cell(drift['rows']['old'])} and "
+        f"{cell(drift['rows']['new'])} rows show by chance, p &lt; {cell(drift['alpha'])}); "
+        f"rows {cell(drift['rows']['old'])} &rarr; {cell(drift['rows']['new'])}.</p>"
     )
     shown = [r for r in drift["features"] if r["moved"]] or drift["features"][:5]
     out.append(
         table(
-            ["feature", "PSI", "mean shift (std)", "mean before", "mean after"],
+            [
+                "feature",
+                "PSI",
+                "gap",
+                "noise",
+                "p",
+                "mean shift (std)",
+                "mean before",
+                "mean after",
+            ],
             [
                 [
                     f'<span class="{"moved" if r["moved"] else ""}">{escape(r["feature"])}</span>',
                     cell(r["psi"]),
+                    cell(r["ks"]),
+                    cell(r["noise"]),
+                    cell(r["p_value"]),
                     cell(r["mean_shift"]),
                     cell(r["old_mean"]),
                     cell(r["new_mean"]),
                 ]
                 for r in shown
             ],
-            {1, 2, 3, 4},
+            {1, 2, 3, 4, 5, 6, 7},
         )
     )
     if drift["balance"]:
@@ -430,7 +444,21 @@ def render(
         )
 
     if len(versions) >= 2:
-        out.append(diff_section(index, versions[-2], versions[-1]))
+        try:
+            out.append(diff_section(index, versions[-2], versions[-1]))
+        except (TypeError, ValueError, KeyError, ZeroDivisionError) as error:
+            # a hand-made manifest whose "numbers" are not numbers: the page still renders
+            out.append(
+                f'<h2 id="latest-diff">Latest diff: {escape(versions[-2]["version"])} &rarr; '
+                f'{escape(versions[-1]["version"])}</h2><p class="muted">It cannot be computed: '
+                f"a manifest holds a value of the wrong kind ({escape(type(error).__name__)}: "
+                f"{escape(str(error))}).</p>"
+            )
+    if versions:  # the newest two versions' evaluation curves (ops/plots.py), overlaid
+        from weightline.ops import plots
+
+        newest = [plots.read(settings, v["version"], v["commit_id"]) for v in versions[-2:]]
+        out.append(plots.section(newest)[0])
     out.extend(sections)
     out.append("</body></html>")
     return "\n".join(out) + "\n"
