@@ -15,6 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from weightline.errors import EXIT_CODES as EXIT  # the documented exit code per error class
+
+__all__ = ["EXIT", "Project", "bake", "sha256", "tags", "weightline"]
+
 TEMPLATE = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 

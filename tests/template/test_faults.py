@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from .netfault import FlakyProxy
-from .project import Project, bake, tags, weightline
+from .project import EXIT, Project, bake, tags, weightline
 from .story import (
     add_origin,
     commit_without_hook,
@@ -55,7 +55,7 @@ def test_server_lost_mid_push_sends_no_tag_and_a_retry_completes(s3_project):
     proxy.cut_when(weights_key(md5))  # the server dies as the weights upload starts
     failed = weightline(project, "push", check=False)
     assert proxy.cut.is_set(), "the upload never reached the weights"
-    assert failed.returncode == 1
+    assert failed.returncode == EXIT["RemoteUnavailable"]
     assert "could not push to DVC remote 'storage'" in failed.stderr, failed.stderr
     assert remote_tags(origin) == []
 
@@ -74,7 +74,8 @@ def test_server_lost_mid_register_push(s3_project):
     md5 = lock.split("path: models/model.safetensors")[1].split("md5: ")[1][:32]
     proxy.cut_when(weights_key(md5))
     failed = weightline(project, "register", "--push", check=False)
-    assert failed.returncode == 1 and "registered model@v1.1.0" in failed.stdout
+    assert failed.returncode == EXIT["RemoteUnavailable"]
+    assert "registered model@v1.1.0" in failed.stdout
     assert remote_tags(origin) == []
 
     proxy.restore()
@@ -85,10 +86,11 @@ def test_server_lost_mid_register_push(s3_project):
 def test_get_with_the_remote_unreachable_leaves_no_partial_file(s3_project, tmp_path):
     project, proxy, _ = s3_project
     weightline(project, "push")
+    shutil.rmtree(project.path / ".dvc/cache")  # a deploy machine: only the remote has them
     proxy.go_down()
     out = tmp_path / "deploy"
     failed = weightline(project, "get", "v1.0.0", "-o", str(out), check=False)
-    assert failed.returncode == 1
+    assert failed.returncode == EXIT["RemoteUnavailable"]
     assert "could not download from DVC remote 'storage'" in failed.stderr, failed.stderr
     assert not out.exists() or list(out.iterdir()) == []
 
@@ -104,9 +106,13 @@ def flip_byte(path: Path, offset: int = -100) -> None:
     path.write_bytes(bytes(data))
 
 
-def expect_refusal(done: subprocess.CompletedProcess, *fragments: str) -> None:
+def expect_refusal(
+    done: subprocess.CompletedProcess, *fragments: str, code: str = "IntegrityError"
+) -> None:
+    """Refused with the documented exit code of `code` (an error class), saying each fragment."""
     output = done.stdout + done.stderr
-    assert done.returncode == 1, output
+    assert done.returncode == EXIT[code], (done.returncode, output)
+    assert "Traceback" not in output, output
     for fragment in fragments:
         assert fragment in output, (fragment, output)
 
@@ -115,11 +121,13 @@ def test_a_flipped_byte_in_the_remote_is_refused_everywhere(released: Project, t
     summary = version_summary(released, "model@v1.0.0")
     expected, md5 = summary["weights_sha256"], summary["weights_md5"]
     flip_byte(Path(released.context["dvc_remote"]) / weights_key(md5))
+    expect_refusal(weightline(released, "verify", "v1.0.0", check=False), "expected " + expected)
+    # The local cache's good copy is used while it is there; without it the remote's is refused.
+    shutil.rmtree(released.path / ".dvc/cache")
     out = tmp_path / "out"
     get = weightline(released, "get", "v1.0.0", "-o", str(out), check=False)
     expect_refusal(get, "corrupt", expected)
     assert not any(out.glob("*.safetensors")) and not any(out.glob(".*"))
-    expect_refusal(weightline(released, "verify", "v1.0.0", check=False), "expected " + expected)
     frame = tmp_path / "x.csv"
     shutil.copy(released.path / "data/holdout/holdout.csv", frame)
     predict = weightline(released, "predict", "v1.0.0", "--input", str(frame), check=False)
@@ -176,8 +184,8 @@ def test_truncated_manifest_or_lock_is_a_clear_error(released: Project):
     lock.write_text(lock.read_text()[:333] + "\n  - {{ broken\n")
     commit_without_hook(released, "Truncated lock")
     register = weightline(released, "register", check=False)
-    assert register.returncode == 1 and "Traceback" not in register.stderr, register.stderr
-    assert "dvc.lock" in register.stderr
+    assert register.returncode in (EXIT["IntegrityError"], EXIT["ConfigurationError"])
+    assert "Traceback" not in register.stderr and "dvc.lock" in register.stderr, register.stderr
 
 
 # --- tampering -----------------------------------------------------------------------------------
@@ -345,27 +353,32 @@ def test_kill_9_during_the_manifest_stage_leaves_no_half_written_file(released: 
 
 
 @pytest.mark.parametrize(
-    ("args", "says"),
+    ("args", "says", "code"),
     [
-        (["get", "v1.0.0; touch pwned", "-o", "out"], "not a version or a stage"),
-        (["get", "$(touch pwned)", "-o", "out"], "not a version or a stage"),
-        (["promote", "v1.0.0", "--to", "production;touch pwned"], "unknown stage"),
-        (["promote", "v1.0.0", "--to", "qa"], "unknown stage 'qa': .gto allows staging"),
-        (["get", "v1.0.0", "-o", ".git/objects"], "inside .git/"),
-        (["get", "v1.0.0", "-o", ".dvc/cache/x"], "inside .dvc/"),
-        (["get", "v1.0.0", "-o", "README.md"], "is a file"),
-        (["get", "v1.0.0", "-o", "out\x01"], "control characters"),
-        (["register", "--version", "v0.0.1"], "is already model@v1.0.0"),
-        (["show", "../../etc/passwd"], "not a version or a stage"),
-        (["resolve", "model#production#1"], "there is no stage tag"),
+        (["get", "v1.0.0; touch pwned", "-o", "out"], "not a version or a stage", "NotFound"),
+        (["get", "$(touch pwned)", "-o", "out"], "not a version or a stage", "NotFound"),
+        (["promote", "v1.0.0", "--to", "production;touch pwned"], "unknown stage", "NotFound"),
+        (
+            ["promote", "v1.0.0", "--to", "qa"],
+            "unknown stage 'qa': .gto allows staging",
+            "NotFound",
+        ),
+        (["get", "v1.0.0", "-o", ".git/objects"], "inside .git/", "Refused"),
+        (["get", "v1.0.0", "-o", ".dvc/cache/x"], "inside .dvc/", "Refused"),
+        (["get", "v1.0.0", "-o", "README.md"], "is a file", "Refused"),
+        (["get", "v1.0.0", "-o", "out\x01"], "control characters", "Refused"),
+        (["report", "-o", ".git/config"], "inside .git/", "Refused"),
+        (["register", "--version", "v0.0.1"], "is already model@v1.0.0", "Refused"),
+        (["show", "../../etc/passwd"], "not a version or a stage", "NotFound"),
+        (["resolve", "model#production#1"], "there is no stage tag", "NotFound"),
     ],
 )
-def test_hostile_arguments_are_refused(released_once: Project, args, says):
+def test_hostile_arguments_are_refused(released_once: Project, args, says, code):
     """Refusals change nothing, so one project serves every case."""
     project = released_once
     before = (tags(project), project.git("status", "--porcelain"))
     done = weightline(project, *args, check=False)
-    expect_refusal(done, says)
+    expect_refusal(done, says, code=code)
     assert not (project.path / "pwned").exists()
     assert (tags(project), project.git("status", "--porcelain")) == before
 
@@ -377,11 +390,13 @@ def test_hostile_files_for_predict(released: Project, tmp_path):
     expect_refusal(
         weightline(released, "predict", "v1.0.0", "--input", str(latin), check=False),
         "is not UTF-8",
+        code="Refused",
     )
     (tmp_path / "x.xlsx").write_text("")
     expect_refusal(
         weightline(released, "predict", "v1.0.0", "--input", str(tmp_path / "x.xlsx"), check=False),
         "use a .csv, .parquet or .json",
+        code="Refused",
     )
 
 

@@ -6,7 +6,7 @@ import time
 import pandas as pd
 import pytest
 
-from .project import Project, sha256, tags, weightline
+from .project import EXIT, Project, sha256, tags, weightline
 from .story import retrain, set_in_yaml, train_and_commit, version_summary
 
 pytestmark = pytest.mark.slow
@@ -31,7 +31,7 @@ def assert_agree(project: Project) -> dict[str, str]:
     listed = json.loads(weightline(project, "ls", "--json").stdout)
     for row in listed:
         held = sorted(stage for stage, version in ours.items() if version == row["version"])
-        assert row["stage"] == ",".join(held), (row, ours)
+        assert row["stages"] == held, (row, ours)
     return ours
 
 
@@ -40,28 +40,35 @@ def stage_tag_summary(project: Project, name: str) -> dict:
     return json.loads(message.partition("\n\n")[2])
 
 
-def test_promotion_gate_rollback_story(released: Project):
+def promote_to_production(project: Project, ref: str, *args: str) -> str:
+    weightline(project, "promote", ref, "--to", "staging")
+    return weightline(project, "promote", ref, "--to", "production", *args).stdout
+
+
+def test_promotion_passes_the_gate_and_follows_the_stage_order(released: Project):
     project = released
     before = tags(project)
     skipped = weightline(project, "promote", "v1.0.0", "--to", "production", check=False)
-    assert skipped.returncode == 1 and "never been in staging" in skipped.stderr
+    assert skipped.returncode == EXIT["Refused"] and "never been in staging" in skipped.stderr
     assert tags(project) == before
 
     weightline(project, "promote", "v1.0.0", "--to", "staging", "--reason", "first candidate")
     assert assert_agree(project) == {"staging": "v1.0.0"}
     out = weightline(project, "promote", "v1.0.0", "--to", "production", "--reason", "go").stdout
-    assert "first production" in out and "verdict: PASS" in out
+    assert "against absolute thresholds" in out and "verdict: PASS" in out
     assert assert_agree(project) == {"staging": "v1.0.0", "production": "v1.0.0"}
     first = stage_tag_summary(project, "model#production#2")
     assert first["gate"]["verdict"] == "pass" and first["reason"] == "go"
     assert first["by"].startswith("Test Runner") and first["from_version"] is None
+    assert first["gate"]["evaluator"]["commit"] == project.git("rev-parse", "main")
 
     # A better model (same accuracy, higher ROC AUC) passes against production.
     retrain(project, 0.5, "C=0.5")
     weightline(project, "promote", "v1.1.0", "--to", "staging")
-    out = weightline(project, "promote", "staging", "--to", "production").stdout
-    assert "v1.1.0 (candidate) against v1.0.0 (production)" in out and "verdict: PASS" in out
-    report = stage_tag_summary(project, "model#production#4")["gate"]
+    out = weightline(project, "promote", "staging", "--to", "production", "--json").stdout
+    report = json.loads(out)["gate"]
+    assert report["production"]["version"] == "v1.0.0" and report["verdict"] == "pass"
+    assert report == stage_tag_summary(project, "model#production#4")["gate"]
     assert report["production"]["metrics"]["accuracy"] == report["candidate"]["metrics"]["accuracy"]
     assert report["candidate"]["metrics"]["roc_auc"] > report["production"]["metrics"]["roc_auc"]
     assert {c["metric"] for c in report["checks"]} == {"accuracy", "f1", "roc_auc", "log_loss"}
@@ -78,16 +85,23 @@ def test_promotion_gate_rollback_story(released: Project):
     weightline(project, "promote", "v1.1.0", "--to", "production", "--reason", "again")
     assert assert_agree(project)["production"] == "v1.1.0"
 
+
+def test_a_worse_model_is_refused_then_rollback_and_archive(released: Project):
+    project = released
+    promote_to_production(project, "v1.0.0")
+    retrain(project, 0.5, "C=0.5")
+    promote_to_production(project, "v1.1.0")
+
     # A worse model is refused: table printed, non-zero exit, no production tag.
     retrain(project, 0.001, "C=0.001, far too much regularisation")
     weightline(project, "promote", "v1.2.0", "--to", "staging")
     before = tags(project)
     refused = weightline(project, "promote", "v1.2.0", "--to", "production", check=False)
-    assert refused.returncode == 1
+    assert refused.returncode == EXIT["Refused"]
     assert "verdict: FAIL" in refused.stdout and "FAIL" in refused.stdout.split("verdict")[0]
     assert tags(project) == before
     gate = weightline(project, "gate", "v1.2.0", check=False)
-    assert gate.returncode == 1 and "verdict: FAIL" in gate.stdout
+    assert gate.returncode == EXIT["Refused"] and "verdict: FAIL" in gate.stdout
     assert assert_agree(project)["production"] == "v1.1.0"
 
     # Roll back: the previous production version again, as new tags; nothing deleted.
@@ -111,7 +125,7 @@ def test_promotion_gate_rollback_story(released: Project):
         "archived": "v1.2.0",
     }
     refused = weightline(project, "archive", "v1.0.0", check=False)
-    assert refused.returncode == 1 and "is in production" in refused.stderr
+    assert refused.returncode == EXIT["Refused"] and "is in production" in refused.stderr
 
 
 def test_gate_refuses_when_the_holdout_changed(released: Project):
@@ -128,8 +142,22 @@ def test_gate_refuses_when_the_holdout_changed(released: Project):
     weightline(project, "push")
     weightline(project, "promote", "v1.1.0", "--to", "staging")
     refused = weightline(project, "promote", "v1.1.0", "--to", "production", check=False)
-    assert refused.returncode == 1
+    assert refused.returncode == EXIT["Refused"]
     assert "hold-out set changed since model@v1.0.0 was gated" in refused.stdout
+    assert "--rebase-holdout" in refused.stdout  # the way forward is named
+
+    # The explicit re-base: absolute thresholds, recorded in the stage tag; rollback still works.
+    out = weightline(
+        project, "promote", "v1.1.0", "--to", "production", "--rebase-holdout", "5 rows relabelled"
+    ).stdout
+    assert "hold-out re-based: 5 rows relabelled" in out and "verdict: PASS" in out
+    rebase = stage_tag_summary(project, "model#production#4")["gate"]["rebase"]
+    assert (
+        rebase["reason"] == "5 rows relabelled" and rebase["from_holdout"] != rebase["to_holdout"]
+    )
+    assert assert_agree(project)["production"] == "v1.1.0"
+    weightline(project, "rollback", "production", "--reason", "back to the old hold-out")
+    assert assert_agree(project)["production"] == "v1.0.0"
 
 
 def features(project: Project) -> tuple[pd.DataFrame, pd.Series]:
@@ -151,7 +179,7 @@ def predict(project: Project, frame: pd.DataFrame | list, suffix: str = ".csv"):
 def test_signature_contract(released: Project):
     project = released
     frame, labels = features(project)
-    manifest = json.loads(weightline(project, "show", "v1.0.0").stdout)
+    manifest = json.loads(weightline(project, "show", "v1.0.0", "--json").stdout)
 
     done = predict(project, frame)
     assert done.returncode == 0, done.stderr

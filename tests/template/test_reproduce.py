@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .project import Project, bake, sha256, weightline
+from .project import EXIT, Project, bake, sha256, weightline
 from .story import train_and_commit
 
 pytestmark = pytest.mark.slow
@@ -79,11 +79,11 @@ def test_a_failed_reproduction_leaves_nothing_behind(cookies, tmp_path: Path):
         "python", "-m", "weightline", "reproduce", "v1.0.0",
         check=False, env=project.env(TMPDIR=str(scratch)),
     )  # fmt: skip
-    assert done.returncode == 1, done.stdout
+    assert done.returncode == EXIT["WeightlineError"], done.stdout
     assert "dvc pull" in done.stderr and "Traceback" not in done.stderr
     assert user_state(project) == before
     assert leftovers(scratch) == []
     assert not (project.path / ".git/worktrees").exists()
 
     refused = weightline(project, "reproduce", "latest", check=False)
-    assert refused.returncode == 1 and "v1.0.0" in refused.stderr
+    assert refused.returncode == EXIT["NotFound"] and "v1.0.0" in refused.stderr

@@ -1,11 +1,12 @@
 """The S3 remote, for real, through moto's S3 API server on 127.0.0.1."""
 
+import shutil
 import subprocess
 
 import boto3
 import pytest
 
-from .project import bake, sha256, weightline
+from .project import EXIT, bake, sha256, weightline
 from .story import add_origin, remote_tags, remove_dvc_data, train_and_commit
 
 pytestmark = pytest.mark.slow
@@ -66,6 +67,7 @@ def test_s3_without_credentials_fails_clearly(cookies, tmp_path, s3_endpoint, mo
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     train_and_commit(project, "Train")
+    shutil.rmtree(project.path / ".dvc/cache")  # a deploy machine: only the remote has them
     done = subprocess.run(
         ["python", "-m", "weightline", "get", "v1.0.0", "-o", str(tmp_path / "out")],
         cwd=project.path,
@@ -73,6 +75,6 @@ def test_s3_without_credentials_fails_clearly(cookies, tmp_path, s3_endpoint, mo
         capture_output=True,
         text=True,
     )
-    assert done.returncode == 1
+    assert done.returncode == EXIT["RemoteUnavailable"]
     assert "credentials" in done.stderr, done.stderr
     assert not any((tmp_path / "out").glob("*.safetensors"))

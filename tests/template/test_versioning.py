@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from .project import Project, bake, sha256, tags, weightline
+from .project import EXIT, Project, bake, sha256, tags, weightline
 from .story import (
     add_origin,
     commit_without_hook,
@@ -61,7 +61,7 @@ def test_seed_story(project: Project, tmp_path: Path):
     assert "already registered as model@v1.2.0" in done.stderr
     assert tags(project) == before
     refused = weightline(project, "register", check=False)
-    assert refused.returncode == 1 and "model@v1.2.0" in refused.stderr
+    assert refused.returncode == EXIT["Refused"] and "model@v1.2.0" in refused.stderr
 
     listed = json.loads(weightline(project, "ls", "--json").stdout)
     assert [(r["version"], r["bump"]) for r in listed] == [
@@ -69,7 +69,7 @@ def test_seed_story(project: Project, tmp_path: Path):
         ("v1.1.0", "minor"),
         ("v1.0.0", "initial"),
     ]
-    shown = json.loads(weightline(project, "show", "model@v1.1.0").stdout)
+    shown = json.loads(weightline(project, "show", "model@v1.1.0", "--json").stdout)
     assert shown["data"]["inputs"][1]["rows"] == 455 - 40
     diff = json.loads(weightline(project, "diff", "v1.0.0", "v1.2.0", "--json").stdout)
     assert {"key": "model.C", "old": 1.0, "new": 0.05} in diff["config"]
@@ -89,7 +89,8 @@ def test_seed_story(project: Project, tmp_path: Path):
     project.dvc("pull")
     (project.path / "README.md").write_text("# local notes, not committed\n")
     refused = weightline(project, "checkout", "v1.1.0", check=False)
-    assert refused.returncode == 1 and "uncommitted changes (README.md)" in refused.stderr
+    assert refused.returncode == EXIT["Refused"]
+    assert "uncommitted changes (README.md)" in refused.stderr
     assert project.git("rev-parse", "--abbrev-ref", "HEAD") == "main"
     project.git("checkout", "--", "README.md")
     out = weightline(project, "checkout", "v1.1.0").stdout
@@ -139,7 +140,7 @@ def test_get_fetches_verified_weights_without_touching_the_worktree(project: Pro
 @pytest.mark.parametrize("ref", ["latest", "model", "v9.9.9", "production-ish"])
 def test_vague_refs_are_refused_with_what_exists(project: Project, ref: str):
     done = weightline(project, "get", ref, "-o", "out", check=False)
-    assert done.returncode == 1
+    assert done.returncode == EXIT["NotFound"]
     assert "v1.0.0" in done.stderr, done.stderr
     assert not (project.path / "out").exists()
 
@@ -173,11 +174,11 @@ def test_verify_reports_a_missing_remote_object(project: Project, tmp_path: Path
     remote = Path(project.context["dvc_remote"])
     (remote / "files/md5" / sha[:2] / sha[2:]).unlink()
     done = weightline(project, "verify", "--all", check=False)
-    assert done.returncode == 1
+    assert done.returncode == EXIT["IntegrityError"]
     assert "model@v1.0.0: FAILED" in done.stdout and "does not have the weights" in done.stdout
 
 
-def refuse(project: Project, *args: str, says: str) -> None:
+def refuse(project: Project, *args: str, says: str, code: str = "Refused") -> None:
     """The register command refuses, says why, and changes no tag and no file."""
 
     def state() -> tuple:
@@ -186,7 +187,7 @@ def refuse(project: Project, *args: str, says: str) -> None:
 
     before = state()
     done = weightline(project, "register", *args, check=False)
-    assert done.returncode == 1, done.stdout
+    assert done.returncode == EXIT[code], (done.returncode, done.stderr)
     assert says in done.stderr, done.stderr
     assert state() == before
 
@@ -220,7 +221,7 @@ def test_register_refusals_change_nothing(project: Project):
     refuse(project, "--version", "v1.0.1", says="at least a minor bump")
     refuse(project, "--version", "1.1", says="not a version like v1.2.3")
     project.git("tag", "model@v1.1.0")  # a lightweight tag someone made by hand
-    refuse(project, says="tag model@v1.1.0 already exists")
+    refuse(project, says="tag model@v1.1.0 already exists", code="Conflict")
     project.git("tag", "-d", "model@v1.1.0")
 
     # A manifest whose SHA-256 does not match the weights (and dvc.lock made to agree with it).
@@ -231,7 +232,7 @@ def test_register_refusals_change_nothing(project: Project):
     path.write_text(json.dumps(edited, indent=2) + "\n")
     project.dvc("commit", "--force", "manifest")
     commit_without_hook(project, "Hand-edited manifest")
-    refuse(project, says="but models/manifest.json says 0000")
+    refuse(project, says="but models/manifest.json says 0000", code="IntegrityError")
 
     # Upward is fine.
     path.write_text(original)
