@@ -126,14 +126,14 @@ def test_two_summaries_of_one_distribution_rarely_move(old, new):
     rng = np.random.default_rng(old + new)
     flagged = [
         moved
-        for _ in range(40)
+        for _ in range(20)
         if (
             moved := drift.compare_summaries(
                 summary.describe(population(old, rng)), summary.describe(population(new, rng))
             )["moved"]
         )
     ]
-    assert len(flagged) <= 2, flagged  # 5% of 40; discrete features included at 5000 rows
+    assert len(flagged) <= 1, flagged  # 5% of 20 (seeded); discrete features too at 5000 rows
 
 
 def test_a_shift_between_two_summaries_is_caught_and_explained():
