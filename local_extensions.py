@@ -1,4 +1,8 @@
-"""Jinja filters that keep free-text answers from breaking the files they are written into."""
+"""Jinja filters: free-text answers that cannot break the files they are written into, and where
+the template came from (for the generated project's .cruft.json)."""
+
+import subprocess
+from pathlib import Path
 
 from cookiecutter.utils import simple_filter
 
@@ -40,3 +44,24 @@ def no_slash(value: object) -> str:
     cookiecutter removes only the innermost directory: `my/project` would leave `my/` behind.
     """
     return str(value).replace("/", "-").replace("\\", "-")
+
+
+@simple_filter
+def template_source(template: str) -> str:
+    """Where `cruft update` can fetch this template again: a git URL as given (cookiecutter's
+    gh:/gl:/bb: abbreviations expanded), else the absolute path of the local checkout.
+
+    For hooks only: cookiecutter renders a hook inside the template's directory.
+    """
+    from cookiecutter.config import BUILTIN_ABBREVIATIONS
+    from cookiecutter.repository import expand_abbreviations, is_repo_url
+
+    expanded = expand_abbreviations(str(template), BUILTIN_ABBREVIATIONS)
+    return expanded if is_repo_url(expanded) else str(Path.cwd())
+
+
+@simple_filter
+def template_commit(_: object) -> str:
+    """The git commit of the template being rendered ("" outside a git checkout); for hooks."""
+    done = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True)
+    return done.stdout.strip() if done.returncode == 0 else ""

@@ -1,5 +1,6 @@
 """Baking: every option value, hostile answers, free text that must survive, no Jinja left over."""
 
+import json
 import re
 import subprocess
 import sys
@@ -38,9 +39,10 @@ def test_default_bake_is_a_ready_repo(baked: Project):
     p = baked.path
     assert p.name == "tumour-classifier"
     for needed in (
-        "dvc.yaml", "conf/config.yaml", "conf/data/breast_cancer.yaml", "conf/model/logreg.yaml",
+        "dvc.yaml", "conf/config.yaml", "conf/data/default.yaml", "conf/model/logreg.yaml",
         "conf/train/default.yaml", "src/tumour_classifier/model.py",
-        "data/raw.dvc", "data/holdout.dvc", "tools/bootstrap.py", "Makefile", "README.md",
+        "data/raw.dvc", "data/holdout.dvc", "tools/bootstrap.py", "tools/lock.py", "Makefile",
+        "README.md", ".cruft.json", "data/raw/breast_cancer.csv", "data/holdout/holdout.csv",
     ):  # fmt: skip
         assert (p / needed).exists(), needed
     assert not (p / "conf/model/mlp.yaml").exists()
@@ -53,6 +55,12 @@ def test_default_bake_is_a_ready_repo(baked: Project):
     tracked = baked.dvc("status", "data/raw.dvc", "data/holdout.dvc").stdout
     assert "up to date" in tracked, tracked
     assert (p / "data/.gitignore").read_text().split() == ["/raw", "/holdout"]
+    cruft = json.loads((p / ".cruft.json").read_text())
+    assert cruft["template"] == str(TEMPLATE) and len(cruft["commit"]) == 40
+    assert "src/tumour_classifier" in cruft["skip"] and "conf" in cruft["skip"]
+    assert cruft["context"]["cookiecutter"]["project_name"] == "Tumour Classifier"
+    readme = (p / "README.md").read_text()
+    assert len(readme.splitlines()) < 120, "the README is the owner's summary: the manual is long"
 
 
 @pytest.mark.parametrize(
@@ -60,12 +68,23 @@ def test_default_bake_is_a_ready_repo(baked: Project):
     [
         {"framework": "sklearn", "python_version": "3.11"},
         {"framework": "pytorch", "python_version": "3.12"},
+        {"framework": "sklearn", "task": "regression"},
+        {"framework": "pytorch", "task": "multiclass"},
         {"python_version": "3.13", "artifact_name": "tumour-net"},
         {"dvc_remote": "s3://weights-bucket/team/project", "s3_endpoint_url": "http://127.0.0.1:9"},
         {"dvc_remote": "s3://weights-bucket/project"},
         {"project_name": "Fraud Detector", "package_name": "fraud"},
     ],
-    ids=["sklearn-3.11", "pytorch-3.12", "py3.13-artifact", "s3-endpoint", "s3-aws", "names"],
+    ids=[
+        "sklearn-3.11",
+        "pytorch-3.12",
+        "sklearn-regression",
+        "pytorch-multiclass",
+        "py3.13-artifact",
+        "s3-endpoint",
+        "s3-aws",
+        "names",
+    ],
 )
 def test_every_option_bakes_clean(cookies, tmp_path, answers):
     project = bake(cookies, tmp_path, **answers)
@@ -87,11 +106,36 @@ def test_every_option_bakes_clean(cookies, tmp_path, answers):
     assert artifact["path"] == f"models/{context['artifact_name']}.safetensors"
     assert list(dvc_yaml["stages"]) == ["prepare", "train", "evaluate", "manifest"]
     assert (project.path / "src" / context["package_name"] / "model.py").exists()
+    assert_task_settings(project)
 
     remote = project.dvc("remote", "list").stdout
     assert context["dvc_remote"] in remote
     endpoint = project.dvc("config", "remote.storage.endpointurl", check=False).stdout.strip()
     assert endpoint == context["s3_endpoint_url"]
+
+
+KEY_METRICS = {
+    "binary": ["accuracy", "f1", "roc_auc"],
+    "multiclass": ["accuracy", "f1_macro", "roc_auc_ovr"],
+    "regression": ["rmse", "mae", "r2"],
+}
+
+
+def assert_task_settings(project: Project) -> None:
+    """The task answer reaches the data conf, the model conf, the gate and key_metrics."""
+    task, framework = project.context["task"], project.context["framework"]
+    data = yaml.safe_load((project.path / "conf/data/default.yaml").read_text())
+    assert data["task"] == task
+    models = sorted(p.stem for p in (project.path / "conf/model").glob("*.yaml"))
+    expected = "mlp" if framework == "pytorch" else "ridge" if task == "regression" else "logreg"
+    assert models == [expected]
+    gate = yaml.safe_load((project.path / "conf/gate.yaml").read_text())["metrics"]
+    pyproject = tomllib.loads((project.path / "pyproject.toml").read_text())
+    assert pyproject["tool"]["weightline"]["key_metrics"] == KEY_METRICS[task]
+    assert pyproject["tool"]["weightline"]["lock"] == "requirements.lock"
+    assert set(KEY_METRICS[task]) <= set(gate)
+    if task == "regression":
+        assert gate["rmse"]["direction"] == "lower" and gate["r2"]["direction"] == "higher"
 
 
 def assert_workflows_lint_clean(project: Project) -> None:

@@ -1,13 +1,16 @@
-"""Finish setting the repository up: DVC, its remote, the tracked data and the git hooks.
+"""Finish setting the repository up: git, DVC, its remote, the tracked data and the git hooks.
 
 The template's post-generation hook runs this when cookiecutter's own Python has DVC; otherwise
 `make setup` runs it from the project's virtualenv. Every step checks first and does only what is
-missing, so running it again changes nothing. No step touches the network.
+missing, so running it again changes nothing. No step touches the network. A project made by
+`cruft create` arrives without a git repository (cruft renders templates without their git
+steps): the first step makes it, with the first commit.
 """
 
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 PACKAGE = {{ cookiecutter.package_name | quoted }}
@@ -15,6 +18,7 @@ REMOTE_URL = {{ cookiecutter.dvc_remote | quoted }}
 S3_ENDPOINT_URL = {{ cookiecutter.s3_endpoint_url | quoted }}
 REMOTE_NAME = "storage"
 DATA = ["data/raw", "data/holdout"]
+LOCK = "requirements.lock"
 # src/ on the path lets this run before the project is installed (from cookiecutter's environment).
 ENV = {
     **os.environ,
@@ -42,6 +46,24 @@ def git_config(key: str) -> str:
     return run("git", "config", key, check=False)
 
 
+def identity() -> list[str]:
+    """`-c user.name=... -c user.email=...` (the author in pyproject.toml) only when git has no
+    identity of its own: a user's git config is never written."""
+    if git_config("user.name") and git_config("user.email"):
+        return []
+    author = tomllib.loads(Path("pyproject.toml").read_text())["project"]["authors"][0]
+    return ["-c", f"user.name={author['name']}", "-c", f"user.email={author['email']}"]
+
+
+def init_git() -> None:
+    if Path(".git").exists():
+        return
+    run("git", "init", "--quiet", "-b", "main")
+    run("git", "add", "--all")
+    message = "Generate project from the weightline template"
+    run("git", *identity(), "commit", "--quiet", "-m", message)
+
+
 def init_dvc() -> list[str]:
     if Path(".dvc/config").exists():
         return []
@@ -66,9 +88,16 @@ def track_data() -> list[str]:
     tracked = [f"{path}.dvc" for path in DATA]
     if all(Path(path).exists() for path in tracked):
         return []
-    run(sys.executable, "-m", f"{PACKAGE}.dataset")
+    run(sys.executable, "-m", f"{PACKAGE}.demo")  # the example data and its hold-out set
     dvc("add", "--quiet", *DATA)
     return [*tracked, "data/.gitignore"]
+
+
+def new_lock() -> list[str]:
+    """The lock file that the first `make setup` wrote, until it is committed."""
+    if not Path(LOCK).exists() or run("git", "ls-files", "--", LOCK):
+        return []
+    return [LOCK]
 
 
 def install_hooks() -> list[str]:
@@ -77,26 +106,23 @@ def install_hooks() -> list[str]:
     return []
 
 
-def commit(paths: list[str]) -> None:
+def commit(paths: list[str], message: str) -> None:
     """Commit what the steps created, and nothing else, as the configured user or the author."""
     if not paths:
         return
     run("git", "add", "--", *paths)
     if not run("git", "diff", "--cached", "--name-only", "--", *paths):
         return
-    identity = []
-    if not (git_config("user.name") and git_config("user.email")):
-        name, email = run("git", "log", "-1", "--format=%an%n%ae").splitlines()
-        identity = ["-c", f"user.name={name}", "-c", f"user.email={email}"]
-    message = "Set up DVC: remote, tracked data"
-    run("git", *identity, "commit", "--quiet", "-m", message, "--", *paths)
+    run("git", *identity(), "commit", "--quiet", "-m", message, "--", *paths)
 
 
 def main() -> None:
     if not Path("dvc.yaml").exists():
         sys.exit("bootstrap: run this from the project root (where dvc.yaml is)")
+    init_git()
     created = init_dvc() + add_remote() + track_data() + install_hooks()
-    commit(created)
+    commit(created, "Set up DVC: remote, tracked data")
+    commit(new_lock(), f"Lock the environment: {LOCK}")
     print(f"bootstrap: DVC ready, default remote {dvc('remote', 'default')!r}")
 
 

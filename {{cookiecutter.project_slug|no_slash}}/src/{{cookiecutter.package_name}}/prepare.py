@@ -1,21 +1,25 @@
-"""Pipeline stage `prepare`: check the raw table and split it into train and validation sets."""
+"""Pipeline stage `prepare`: check the data, leave the hold-out rows out, split train/validation."""
 
 from pathlib import Path
 
 from . import dataset
-from .config import load_config
+from .config import load_config, run_stage
 
 
 def main() -> None:
     cfg = load_config()
-    frame = dataset.read(Path(cfg.data.raw), cfg.data.target)
-    train, val = dataset.split(frame, cfg.data.target, cfg.data.val_fraction, cfg.seed)
+    table = dataset.read(Path(cfg.data.raw), cfg.data)
+    holdout = dataset.read_table(Path(cfg.data.holdout), "data.holdout")
+    pool = dataset.without(table, holdout)
+    train, val = dataset.split(pool, cfg.data, cfg.data.val_fraction, cfg.seed)
     out = Path(cfg.data.prepared)
-    out.mkdir(parents=True, exist_ok=True)
-    train.to_csv(out / "train.csv", index=False)
-    val.to_csv(out / "val.csv", index=False)
-    print(f"prepare: {len(train)} training rows, {len(val)} validation rows in {out}")
+    dataset.write_table(train, out / "train.csv")
+    dataset.write_table(val, out / "val.csv")
+    print(
+        f"prepare: {len(table) - len(pool)} hold-out rows left out; {len(train)} training rows, "
+        f"{len(val)} validation rows in {out}"
+    )
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)
