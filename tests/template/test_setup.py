@@ -1,5 +1,7 @@
-"""Set-up without DVC where cookiecutter runs (pipx-style), finished by the real `make setup`."""
+"""Set-up without DVC where cookiecutter runs (pipx-style), finished by the real `make setup`,
+which locks the whole environment (requirements.lock, with hashes) and installs exactly that."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -46,14 +48,26 @@ def test_bake_without_dvc_then_make_setup_finishes_idempotently(
     env.pop("PYTHONPATH")  # the project's own venv, nothing borrowed from this suite
     env["PIP_INDEX_URL"] = package_index  # weightline from a real index, as the README says
     project.run("make", "setup", env=env)
-    assert project.git("log", "-1", "--format=%s") == "Set up DVC: remote, tracked data"
+    assert project.git("log", "-2", "--format=%s").splitlines() == [
+        "Lock the environment: requirements.lock",
+        "Set up DVC: remote, tracked data",
+    ]
     assert (project.path / ".dvc/config").exists() and (project.path / "data/raw.dvc").exists()
     assert project.git("status", "--porcelain") == ""
+    lock = (project.path / "requirements.lock").read_text()
+    pins = re.findall(r"^([A-Za-z0-9_.-]+)==(\S+) \\\n    --hash=sha256:[0-9a-f]{64}$", lock, re.M)
+    pinned = {name.lower(): version for name, version in pins}
+    assert len(pins) == lock.count("==") > 50, "every package pinned, each with its SHA-256"
+    assert pinned["weightline"] == weightline_version()  # the wheel the test index serves
+    assert {"dvc", "scikit-learn", "pytest", "ruff"} <= pinned.keys()
+    installed = project.run(".venv/bin/python", "-m", "pip", "freeze", env=env).stdout
+    assert f"scikit-learn=={pinned['scikit-learn']}" in installed
 
     head = project.git("rev-parse", "HEAD")
     project.run("make", "setup", env=env)
     assert project.git("rev-parse", "HEAD") == head, "a second `make setup` committed again"
-    assert project.git("status", "--porcelain") == ""
+    project.run("make", "lock", env=env)
+    assert project.git("status", "--porcelain") == "", "`make lock` of the same inputs differs"
 
     project.run("make", "train", env=env)
     project.run("make", "test", env=env)
@@ -63,6 +77,12 @@ def test_bake_without_dvc_then_make_setup_finishes_idempotently(
     assert "registered model@v1.0.0" in hook  # the hook found .venv/bin/weightline
     assert "v1.0.0" in project.run(".venv/bin/weightline", "ls", env=env).stdout
     assert "make setup" in project.run("make", "help", env=env).stdout
+
+
+def weightline_version() -> str:
+    namespace: dict[str, str] = {}
+    exec((TEMPLATE / "src/weightline/_version.py").read_text(), namespace)
+    return namespace["__version__"]
 
 
 def test_make_demo_trains_and_commits(tmp_path):
