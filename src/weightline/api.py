@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from weightline.domain.bump import Level
+    from weightline.domain.drift import SampleDriftReport
     from weightline.domain.gate import Report
     from weightline.domain.manifest import Manifest
     from weightline.domain.stages import StageEvent
@@ -373,18 +374,28 @@ def write_output(path: Path, text: str, root: Path | None = None) -> Path:
 
 
 def drift(
-    ref: str, frame: pd.DataFrame, threshold: float | None = None, root: Path | None = None
-) -> dict[str, Any]:
-    """How far a sample of data moved from a version's training data, per feature."""
+    ref: str,
+    frame: pd.DataFrame,
+    threshold: float | None = None,
+    alpha: float | None = None,
+    root: Path | None = None,
+) -> SampleDriftReport:
+    """How far a sample of data moved from a version's training data, per feature: PSI for how
+    far, a two-sample test (Holm-corrected at `alpha`) for whether it is more than chance."""
     from weightline.domain import drift as drift_rules
     from weightline.store.index import open_index
 
     with open_index(settings(root)) as index:
         tag = index.version_tag(ref)
         manifest = index.manifest(tag)
-    if threshold is None:
-        threshold = drift_rules.PSI_THRESHOLD
-    return {"version": tag, **drift_rules.sample_drift(dict(manifest), frame, threshold)}
+    report = drift_rules.sample_drift(
+        manifest,
+        frame,
+        drift_rules.PSI_THRESHOLD if threshold is None else threshold,
+        drift_rules.ALPHA if alpha is None else alpha,
+    )
+    report["version"] = tag
+    return report
 
 
 # ---- the registry as a database ------------------------------------------------------------

@@ -39,7 +39,8 @@ def test_wheel_and_sdist_build_and_pass_twine(tmp_path: Path):
         f"weightline-{__version__}.dist-info/entry_points.txt"
     )
     assert b"weightline = weightline.cli:main" in entry_points
-    members = tarfile.open(sdist).getnames()
+    with tarfile.open(sdist) as archive:
+        members = archive.getnames()
     assert not [m for m in members if "cookiecutter" in m or "/tests/" in m]
 
 

@@ -7,9 +7,11 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "weightline"
 # Lowest first. A module may import its own layer or any lower one, never a higher one.
-LAYERS = ["errors", "_version", "domain", "settings", "store", "dvc", "ops", "api", "serve", "cli"]
-RANK = {"errors": 0, "_version": 0, "domain": 1, "settings": 2, "store": 3, "dvc": 4, "ops": 5,
-        "api": 6, "serve": 7, "cli": 8}  # fmt: skip
+LAYERS = [
+    "errors", "_version", "progress", "domain", "settings", "store", "dvc", "ops", "api", "serve",
+    "cli",
+]  # fmt: skip
+RANK = {layer: rank for rank, layer in enumerate(LAYERS)} | {"_version": 0, "progress": 0}
 
 
 def layer_of(module: str) -> str | None:

@@ -39,7 +39,9 @@ GROUPS = {  # command -> the module under weightline.cli that defines it
 EX_SOFTWARE = 70
 # Read-only commands whose modules never log: they skip importing `logging` (about 10 ms, a fifth
 # of a warm `weightline query` at 10,000 versions in benchmarks/registry_scale.py).
-QUIET_PATH = frozenset(("query", "sql", "ls", "show", "resolve", "stages", "settings"))
+QUIET_PATH = frozenset(
+    ("query", "sql", "ls", "show", "resolve", "stages", "settings", "completion")
+)
 
 Adder = Callable[[str, Callable[[argparse.Namespace], int | None], str], argparse.ArgumentParser]
 

@@ -126,7 +126,8 @@ def cmd_drift(args: argparse.Namespace) -> None:
         print("\n".join(drift.sample_lines(report)))
     if args.check and report["moved"]:
         raise Refused(
-            f"{len(report['moved'])} feature(s) moved beyond PSI {report['threshold']}: "
+            f"{len(report['moved'])} feature(s) moved significantly (PSI > "
+            f"{report['threshold']:g}, p < {report.get('alpha', 0.05):g}): "
             f"{', '.join(report['moved'])}"
         )
 
