@@ -189,3 +189,18 @@ def test_push_to_another_dvc_remote_passes_its_own_hook(team: Team, tmp_path: Pa
     assert plain.returncode != 0
     assert "the default DVC remote does not have its weights yet" in plain.stderr
     assert "model@v1.2.0" not in team.server_tags()
+
+
+def test_the_pre_push_hook_checks_stage_events_against_the_remote(team: Team):
+    a, _ = team.clones
+    hook_pre_push(a)
+    check_out(a, "train-1")
+    api.register(root=a.path)  # v1.1.0, not pushed
+    api.promote("v1.1.0", "staging", root=a.path)
+    early = a.run("git", "push", "origin", "refs/tags/model#staging#1", check=False)
+    assert early.returncode != 0
+    assert "it assigns model@v1.1.0, which the remote does not have" in early.stderr
+    assert api.push(root=a.path).tags == ["model@v1.1.0", "model#staging#1"]
+    deleted = a.run("git", "push", "origin", ":refs/tags/model#staging#1", check=False)
+    assert "deleting a stage event tag is refused" in deleted.stderr
+    assert "model#staging#1" in team.server_tags()

@@ -120,9 +120,9 @@ def pre_push(
         else:
             counted[name] = known[1]
     stage_tags = [n for n, kind in counted.items() if kind == "stage"]
-    if stage_tags:
+    if stage_tags and (url or remote):  # (git always names the remote; a bare call may not)
         problems += stage_problems(
-            settings, url or remote, stage_tags, versions_of, numbers, set(counted)
+            settings, str(url or remote), stage_tags, versions_of, numbers, set(counted)
         )
     problems += missing_weights(
         settings, [n for n, kind in counted.items() if kind == "version"], weights, dvc_remote
@@ -133,7 +133,7 @@ def pre_push(
 
 def stage_problems(
     settings: Settings,
-    remote: str | None,
+    remote: str,
     names: list[str],
     versions_of: dict[str, str],
     numbers: dict[str, int],
@@ -142,12 +142,10 @@ def stage_problems(
     """Stage events must name a version the remote has (or gets now) and come after its own."""
     from weightline.domain.stages import parse_stage_tag
 
-    theirs: dict[str, str] = {}
-    if remote:
-        try:
-            theirs = ls_url(settings, remote)
-        except WeightlineError as error:
-            return [f"cannot read the remote's tags to check stage events: {error}"]
+    try:
+        theirs = ls_url(settings, remote)
+    except WeightlineError as error:
+        return [f"cannot read the remote's tags to check stage events: {error}"]
     highest = max(
         (parsed[1] for n in theirs if (parsed := parse_stage_tag(n, settings.artifact))),
         default=0,
