@@ -12,7 +12,7 @@ import pytest
 
 from weightline import api
 from weightline.cli import main
-from weightline.errors import EXIT_CODES
+from weightline.errors import EXIT_CODES, Refused
 
 from .microproject import Micro
 from .teamclones import (
@@ -204,3 +204,45 @@ def test_the_pre_push_hook_checks_stage_events_against_the_remote(team: Team):
     deleted = a.run("git", "push", "origin", ":refs/tags/model#staging#1", check=False)
     assert "deleting a stage event tag is refused" in deleted.stderr
     assert "model#staging#1" in team.server_tags()
+
+
+def racer(micro: Micro, other: Micro, *refs: str) -> None:
+    """A pre-push hook in `micro` that, once, lets `other` push `refs` first: a race lost
+    between deciding and pushing, exactly then."""
+    once = micro.path.parent / f"{micro.path.name}-raced"
+    hook = micro.path / ".git" / "hooks" / "pre-push"
+    hook.write_text(
+        "#!/bin/sh\n"
+        f'[ -e "{once}" ] && exit 0\n'
+        f'touch "{once}"\n'
+        f'git -C "{other.path}" push --quiet origin {" ".join(refs)} >/dev/null 2>&1\n'
+        "exit 0\n"
+    )
+    hook.chmod(0o755)
+
+
+def test_a_registration_race_lost_at_the_last_moment_is_decided_again(team: Team):
+    a, b = team.clones
+    check_out(a, "train-1")
+    check_out(b, "train-2")
+    api.register(root=b.path)
+    b.dvc("push", "--quiet")  # B's weights are on the DVC remote; its tag goes up in A's hook
+    racer(a, b, "refs/tags/model@v1.1.0")
+    published = api.register_and_push(root=a.path)
+    assert published.attempts == 2
+    assert published.registration.version.name == "model@v1.2.0"
+    server = team.server_tags()
+    assert server["model@v1.1.0"] == b.git("rev-parse", "model@v1.1.0")
+    assert server["model@v1.2.0"] == a.git("rev-parse", "model@v1.2.0")
+    assert a.git("rev-parse", "model@v1.1.0") == server["model@v1.1.0"]  # theirs, fetched
+
+
+def test_a_stage_race_lost_at_the_last_moment_is_decided_again(team: Team):
+    a, b = team.clones
+    api.promote("v1.0.0", "staging", root=b.path)  # model#staging#1, B's
+    racer(a, b, "refs/tags/model#staging#1")
+    with pytest.raises(Refused, match=r"model@v1.0.0 is already in staging \(model#staging#1\)"):
+        api.promote_and_push("v1.0.0", "staging", root=a.path)  # decided again: B did it
+    assert "model#staging#2" not in team.server_tags()
+    assert a.git("tag", "--list", "model#*").split() == ["model#staging#1"]  # B's, fetched
+    assert a.git("rev-parse", "model#staging#1") == team.server_tags()["model#staging#1"]

@@ -168,6 +168,10 @@ def check(root: Path, lines: Iterable[str]) -> list[Problem]:
             problems.append(Problem(name, "deleting a version or stage tag is refused"))
         elif old != git.ZERO:
             problems.append(Problem(name, "moving a version or stage tag is refused"))
+        elif name in existing:  # the pusher saw no such tag: someone else pushed it meanwhile
+            problems.append(
+                Problem(name, "another push created it first: fetch and decide again", True)
+            )
         else:
             try:
                 incoming.append(read_object(root, new, name))
