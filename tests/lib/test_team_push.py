@@ -109,66 +109,59 @@ def test_two_clones_registering_at_once_get_two_versions(team: Team):
 
 
 def promoted_history(team: Team) -> None:
-    """v1.1.0 and v1.2.0 in staging, production: v1.0.0 then v1.1.0 (all from clone A)."""
+    """v1.1.0 and v1.2.0 registered; staging: v1.0.0 (#1), then v1.1.0 (#2); all pushed from
+    clone A and fetched by B. (Staging, so that no gate runs: the numbering is the same for
+    every stage.)"""
     a, b = team.clones
     for branch in ("train-1", "train-2"):
         check_out(a, branch)
         api.register(root=a.path)
-    for version in ("v1.0.0", "v1.1.0", "v1.2.0"):
-        api.promote(version, "staging", root=a.path)
-    api.promote("v1.0.0", "production", root=a.path)
-    api.promote("v1.1.0", "production", root=a.path)
-    assert len(api.push(root=a.path).stages) == 5
+    api.promote("v1.0.0", "staging", root=a.path)
+    api.promote("v1.1.0", "staging", root=a.path)
+    assert len(api.push(root=a.path).stages) == 2
     b.git("fetch", "--quiet", "origin", "--tags")
 
 
 def test_a_stage_change_made_without_fetching_is_refused_then_made_again(
     team: Team, capsys, monkeypatch
 ):
+    """Issue 11's case: A rolls back (#3, #4) and pushes; B promotes (#3) without fetching."""
     a, b = team.clones
     promoted_history(team)
-    rolled, _ = api.rollback_and_push("production", root=a.path)  # production!#6, #7
-    change = api.promote("v1.2.0", "production", root=b.path)  # B's #6, decided without them
-    assert change.tags == ["model#production#6"]
+    rolled, _ = api.rollback_and_push("staging", root=a.path)
+    assert rolled.tags == ["model#staging!#3", "model#staging#4"]
+    change = api.promote("v1.2.0", "staging", root=b.path)  # B's #3, decided without them
+    assert change.tags == ["model#staging#3"]
     before = team.server_tags()
 
     monkeypatch.chdir(b.path)
     code, _, err = cli(capsys, b, "push")
     assert code == 5, err
     assert "has stage events this clone has not seen" in err
-    assert "git tag -d model#production#6" in err
-    code, _, err = cli(capsys, b, "promote", "v1.2.0", "--to", "production", "--push")
+    assert "git tag -d model#staging#3" in err
+    code, _, err = cli(capsys, b, "promote", "v1.2.0", "--to", "staging", "--push")
     assert code == 5 and "would not come last" in err, err
     assert team.server_tags() == before  # nothing went up
 
-    b.git("tag", "-d", "model#production#6")
-    code, out, err = cli(capsys, b, "promote", "v1.2.0", "--to", "production", "--push", "--json")
+    b.git("tag", "-d", "model#staging#3")
+    code, out, err = cli(capsys, b, "promote", "v1.2.0", "--to", "staging", "--push", "--json")
     assert code == 0, err
-    assert json.loads(out)["pushed"] == ["model#production#8"]
+    assert json.loads(out)["pushed"] == ["model#staging#5"]
     fresh = team.fresh_clone(team.origin.parent / "fresh")
-    assert (
-        weightline_holders(fresh)
-        == gto_holders(fresh)
-        == {
-            "staging": "v1.2.0",
-            "production": "v1.2.0",
-        }
-    )
-    assert rolled.tags == ["model#production!#6", "model#production#7"]
+    assert weightline_holders(fresh) == gto_holders(fresh) == {"staging": "v1.2.0"}
 
 
 def test_a_push_that_lost_a_stage_race_decides_again(team: Team):
-    """B fetched, then A pushed a change: B's `promote --push` sees A's first and decides on
-    top of it (its gate runs against A's production)."""
+    """B fetched, then A pushed a change: B's `rollback --push` sees A's first and rolls back
+    from there (from v1.2.0 to v1.1.0, not from v1.1.0 to v1.0.0)."""
     a, b = team.clones
     promoted_history(team)
-    api.promote_and_push("v1.2.0", "production", root=a.path)
-    change, pushed = api.rollback_and_push("production", root=b.path)  # B had not fetched #6
+    api.promote_and_push("v1.2.0", "staging", root=a.path)  # #3
+    change, pushed = api.rollback_and_push("staging", root=b.path)  # B had not fetched #3
     assert change.version.name == "model@v1.1.0" and pushed.stages == change.tags
-    assert change.tags == ["model#production!#7", "model#production#8"]
+    assert change.tags == ["model#staging!#4", "model#staging#5"]
     fresh = team.fresh_clone(team.origin.parent / "fresh")
-    assert weightline_holders(fresh) == gto_holders(fresh)
-    assert weightline_holders(fresh)["production"] == "v1.1.0"
+    assert weightline_holders(fresh) == gto_holders(fresh) == {"staging": "v1.1.0"}
 
 
 def test_push_to_another_dvc_remote_passes_its_own_hook(team: Team, tmp_path: Path):
