@@ -63,18 +63,18 @@ def data_changes(old: Manifest, new: Manifest) -> list[str]:
 
 
 def derive(previous: Manifest | None, current: Manifest) -> Bump:
-    from weightline.domain.signature import (  # numpy and pandas: only when needed
-        Signature,
-        breaking_changes,
-    )
-
     if previous is None:
         return Bump("initial", "first registered version")
-    broken = breaking_changes(
-        Signature.from_dict(previous["signature"]), Signature.from_dict(current["signature"])
-    )
-    if broken:
-        return Bump("major", "signature changed incompatibly: " + "; ".join(broken))
+    if previous["signature"] != current["signature"]:
+        # Only a changed signature needs its rules, and they import numpy and pandas: a second
+        # of the post-commit hook on most registrations (benchmarks/commit_scale.py).
+        from weightline.domain.signature import Signature, breaking_changes
+
+        broken = breaking_changes(
+            Signature.from_dict(previous["signature"]), Signature.from_dict(current["signature"])
+        )
+        if broken:
+            return Bump("major", "signature changed incompatibly: " + "; ".join(broken))
     reasons = []
     if data := data_changes(previous, current):
         reasons.append("data changed: " + ", ".join(data))

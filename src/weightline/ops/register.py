@@ -3,6 +3,12 @@
 Registration tags the commit `<artifact>@vX.Y.Z` once every check has passed; a check that fails
 changes nothing. The registry's state comes from the index, under the repository's writer lock:
 take the lock, refresh the index, decide, write the tag, refresh again.
+
+It runs in the post-commit hook of every training commit, so its cost must not grow with the
+registry: one view of the index for the whole registration (single-version lookups only, and
+an update that settles just the new tag), the weights' SHA-256 from the manifest stage (never a
+second read of the weights), and the signature rules (numpy, pandas) only when the signature
+changed. What remains is DVC's own status check (benchmarks/commit_scale.py).
 """
 
 from dataclasses import dataclass
@@ -16,8 +22,8 @@ from weightline.dvc import lock as dvclock
 from weightline.errors import Conflict, IntegrityError, Refused
 from weightline.settings import Settings
 from weightline.store import git
-from weightline.store.digest import sha256_bytes, sha256_file
-from weightline.store.index import Index, open_index, remember
+from weightline.store.digest import Hashes, sha256_bytes
+from weightline.store.index import Index, open_index
 from weightline.store.locks import exclusive
 from weightline.store.manifests import manifest_text, read_manifest
 
@@ -81,16 +87,20 @@ def check_dvc_status(settings: Settings) -> None:
         )
 
 
-def checked_weights(settings: Settings, commit: str, current: Manifest) -> tuple[str, str]:
+def checked_weights(settings: Settings, current: Manifest) -> tuple[str, str]:
     """(SHA-256, DVC md5) of the workspace weights, after checking they are what the commit's
-    manifest and dvc.lock say."""
+    manifest and dvc.lock say.
+
+    The SHA-256 is the one the manifest stage computed, trusted while the weights file is the
+    very file it hashed, unchanged (digest.Hashes); any other file is read and hashed.
+    """
     entry = dvclock.output(dvclock.read(settings.root), settings.weights)
     if current["weights"]["md5"] != entry.md5:
         raise IntegrityError(
             f"{settings.manifest} describes other weights than dvc.lock: run `dvc repro` and commit"
         )
     sha256 = current["weights"]["sha256"]
-    actual = sha256_file(settings.path(settings.weights))
+    actual = Hashes(settings.root).sha256(settings.path(settings.weights), entry.md5, entry.size)
     if actual != sha256:
         raise IntegrityError(
             f"{settings.weights} has SHA-256 {actual} but {settings.manifest} says {sha256}: "
@@ -146,13 +156,12 @@ def register(
     from weightline.domain.manifest import parse
 
     root = settings.root
-    with exclusive(root):
+    with exclusive(root), open_index(settings) as index:
         check_clean(settings)
         commit = git.head(root)
         text = manifest_text(settings, commit)
         current = parse(text, f"{settings.manifest} at {commit[:10]}")
-        with open_index(settings) as index:
-            on_commit = index.version_at(commit)
+        on_commit = index.version_at(commit)
         if on_commit is not None:
             if if_new:
                 return None
@@ -160,10 +169,9 @@ def register(
                 f"commit {commit[:10]} is already {on_commit.name}: one version per commit"
             )
         check_dvc_status(settings)
-        sha256, md5 = checked_weights(settings, commit, current)
-        with open_index(settings) as index:
-            planned = plan(settings, index, commit, current, bump, version)
-            blocked = None if planned.existing else index.has_tag(planned.name)
+        sha256, md5 = checked_weights(settings, current)
+        planned = plan(settings, index, commit, current, bump, version)
+        blocked = None if planned.existing else index.has_tag(planned.name)
         if planned.existing is not None:
             if if_new:
                 return None
@@ -184,8 +192,7 @@ def register(
 
         message = registration_message(settings.artifact, Version.parse(new), summary)
         git.create_tag(root, planned.name, commit, message)
-        remember(settings)
-    with open_index(settings) as index:
+        index.refresh()  # reads the new tag (and whatever else changed), settles only that
         return Registration(index.version(planned.name), planned.bump)
 
 

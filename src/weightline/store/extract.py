@@ -22,13 +22,14 @@ from typing import Any
 from weightline.domain.manifest import MAX_BYTES, REQUIRED, SCHEMA_VERSION
 from weightline.errors import ConfigurationError, IntegrityError
 
-# Compiled on first use by re's cache; bytes, so a blob is never decoded whole.
-_KEY = rb'\n  "((?:[^"\\\n]|\\.)*)": '
-_ROWS = rb'\n    "rows": (\d+)[,\n]'  # a direct child of a top-level object, in the same layout
+# Bytes, so a blob is never decoded whole. This module is imported only to read manifests.
+_KEY = re.compile(rb'\n  "((?:[^"\\\n]|\\.)*)": ')
+_ROWS = re.compile(rb'\n    "rows": (\d+)[,\n]')  # a direct child of a top-level object
 _DECODER = json.JSONDecoder()
 KEPT = frozenset(
     ("schema_version", "artifact", "weights", "data", "config", "metrics", "run", "environment")
 )
+_KEPT_BYTES = {key.encode(): key for key in KEPT}
 
 
 def fields(blob: bytes, where: str) -> dict[str, Any]:
@@ -43,7 +44,7 @@ def fields(blob: bytes, where: str) -> dict[str, Any]:
         kept = {key: manifest[key] for key in KEPT if key in manifest}
         return {**kept, "training_rows": rows if isinstance(rows, int) else None}
     values, keys, rows = found
-    missing = [key for key in REQUIRED if key not in keys]
+    missing = [key for key in REQUIRED if key.encode() not in keys]
     if missing:
         raise IntegrityError(f"{where} lacks {', '.join(missing)}: not a weightline manifest")
     schema = values["schema_version"]
@@ -57,7 +58,7 @@ def fields(blob: bytes, where: str) -> dict[str, Any]:
     return {**values, "training_rows": rows}
 
 
-def split(blob: bytes) -> tuple[dict[str, Any], set[str], int | None] | None:
+def split(blob: bytes) -> tuple[dict[str, Any], set[bytes], int | None] | None:
     """(kept values, every top-level key, training rows) of a blob in json.dumps(indent=2)
     layout, or None when it is not in that layout (or anything about it is unexpected)."""
     end = len(blob)
@@ -65,28 +66,27 @@ def split(blob: bytes) -> tuple[dict[str, Any], set[str], int | None] | None:
         end -= 1
     if len(blob) > MAX_BYTES or not blob.startswith(b'{\n  "') or blob[end - 2 : end] != b"\n}":
         return None
-    matches = list(re.compile(_KEY).finditer(blob, 0, end - 1))
+    matches = list(_KEY.finditer(blob, 0, end - 1))
     values: dict[str, Any] = {}
-    keys: set[str] = set()
+    keys: set[bytes] = set()
     rows: int | None = None
     try:
         for i, match in enumerate(matches):
-            raw = match[1]
-            key = json.loads(b'"' + raw + b'"') if b"\\" in raw else raw.decode()
-            if key in keys:
-                return None  # json.loads would keep the last one: leave that to it
+            key = match[1]  # compared as bytes: decoding every key costs a cold build
+            if key in keys or b"\\" in key:
+                return None  # a repeated or escaped key: json.loads decides what it means
             keys.add(key)
             last = i + 1 == len(matches)
             stop = end - 2 if last else matches[i + 1].start()
-            if key in KEPT:
+            if key in _KEPT_BYTES:
                 segment = blob[match.end() : stop]
                 if not last:
                     if not segment.endswith(b","):
                         return None
                     segment = segment[:-1]
-                values[key] = _DECODER.decode(segment.decode())
-            elif key == "training_data":
-                counted = re.compile(_ROWS).search(blob, match.end(), stop)
+                values[_KEPT_BYTES[key]] = _DECODER.decode(segment.decode())
+            elif key == b"training_data":
+                counted = _ROWS.search(blob, match.end(), stop)
                 rows = int(counted[1]) if counted else None
     except (ValueError, RecursionError):
         return None

@@ -8,6 +8,7 @@ fingerprint shows nothing changed, and one `git cat-file --batch` for every obje
 import os
 import re
 import time
+from collections.abc import Iterator
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
@@ -140,6 +141,8 @@ def refs_state(root: Path) -> str | None:
 class Batch:
     """One `git cat-file --batch` process, asked for objects in rounds, answering in order."""
 
+    PIPE_BYTES = 1 << 20  # git inflates this far ahead of us (the default pipe holds 64 KiB)
+
     def __init__(self, root: Path) -> None:
         import subprocess
 
@@ -150,14 +153,25 @@ class Batch:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
+        self.unread = 0  # answers asked for and not read yet
+        import fcntl
+
+        if hasattr(fcntl, "F_SETPIPE_SZ"):  # Linux: a bigger pipe lets git work while we parse
+            with suppress(OSError):
+                fcntl.fcntl(self.process.stdout, fcntl.F_SETPIPE_SZ, self.PIPE_BYTES)  # type: ignore[arg-type]
 
     def read(self, names: list[str]) -> list[tuple[str, bytes] | None]:
         """(type, content) for each name (`<oid>` or `<commit>:<path>`), None if missing."""
+        return list(self.stream(names))
+
+    def stream(self, names: list[str]) -> Iterator[tuple[str, bytes] | None]:
+        """The same, one answer at a time as git gives it: git reads and inflates the next
+        objects while the caller works on this one (two processes, two cores)."""
         stdin, stdout = self.process.stdin, self.process.stdout
         assert stdin is not None and stdout is not None  # both are pipes (see __init__)
 
         def feed() -> None:  # a thread, so that a full output pipe never blocks our writing
-            with suppress(BrokenPipeError):
+            with suppress(BrokenPipeError, ValueError):
                 stdin.write("".join(f"{name}\n" for name in names).encode())
                 stdin.flush()
 
@@ -165,9 +179,10 @@ class Batch:
 
         writer = threading.Thread(target=feed, daemon=True)
         writer.start()
-        found: list[tuple[str, bytes] | None] = []
+        self.unread += len(names)
         for _ in names:
             header = stdout.readline().split()
+            self.unread -= 1
             if len(header) != 3 or header[1] not in (b"blob", b"tag", b"commit", b"tree"):
                 if not header:
                     raise WeightlineError(
@@ -176,14 +191,16 @@ class Batch:
                         .decode("utf-8", "replace")
                         .strip()
                     )
-                found.append(None)  # "<name> missing" (or ambiguous)
+                yield None  # "<name> missing" (or ambiguous)
                 continue
-            found.append((header[1].decode(), stdout.read(int(header[2]))))
+            found = (header[1].decode(), stdout.read(int(header[2])))
             stdout.read(1)  # the newline after the contents
+            yield found
         writer.join()
-        return found
 
     def close(self) -> None:
+        if self.unread:  # a caller stopped reading (an error): git may be blocked writing
+            self.process.kill()
         with suppress(BrokenPipeError):
             if self.process.stdin:
                 self.process.stdin.close()

@@ -175,8 +175,10 @@ def text(value: object) -> str:
     """A config value as JSON text (a string as itself)."""
     if isinstance(value, str):
         return value
-    if type(value) is int:  # most config values: skip json.dumps, a cold build's hot spot
-        return str(value)
+    # Most config values are plain numbers: what json.dumps writes for them, without calling
+    # it (a cold build's hot spot). NaN and infinities, bools and the rest go through it.
+    if type(value) is int or (type(value) is float and value - value == 0):
+        return repr(value)
     return json.dumps(value, sort_keys=True)
 
 
@@ -218,6 +220,14 @@ def classify(ref: Ref, artifact: str, tag: TagObject | None) -> tuple[str, str |
     return kind, None
 
 
+VERSION_COLUMNS = (
+    "id, tag, version, major, minor, patch, prerelease, commit_id, author, email, created, "
+    "created_epoch, bump, reason, weights_sha256, weights_md5, weights_size, trained_by, "
+    "trained_email, host, started, ended, duration_s, python, platform, environment, "
+    "training_rows"
+)
+
+
 def version_rows(
     artifact: str,
     path: str,
@@ -226,9 +236,12 @@ def version_rows(
     tag: dict[str, Any],
     blob: bytes | None,
     version_id: int,
-) -> tuple[dict[str, Any], list[tuple[str, tuple[Any, ...]]]] | str:
-    """The rows of one version tag, or why it cannot count (`path`: the manifest's)."""
-    from weightline.domain.bump import flatten
+) -> tuple[tuple[Any, ...], list[tuple[str, tuple[Any, ...]]]] | str:
+    """The rows of one version tag (its VERSION_COLUMNS, then (table, row) for its metrics,
+    config values and data inputs), or why it cannot count (`path`: the manifest's).
+
+    Run once per version in a cold build, so written for speed: tuples, no sorting.
+    """
     from weightline.domain.semver import Version
     from weightline.domain.tags import summary_of
     from weightline.store.extract import fields
@@ -245,58 +258,82 @@ def version_rows(
     summary = summary_of(tag["message"])
     run, environment = mapping(manifest.get("run")), mapping(manifest.get("environment"))
     weights = mapping(manifest["weights"])
-    row = {
-        "id": version_id,
-        "tag": ref.name,
-        "version": str(parsed),
-        "major": parsed.major,
-        "minor": parsed.minor,
-        "patch": parsed.patch,
-        "prerelease": parsed.prerelease,
-        "commit_id": commit,
-        **{key: value for key, value in tag.items() if key != "message"},
-        "bump": summary.get("bump"),
-        "reason": summary.get("reason"),
-        "weights_sha256": weights.get("sha256"),
-        "weights_md5": weights.get("md5"),
-        "weights_size": weights.get("size"),
-        "trained_by": run.get("user"),
-        "trained_email": run.get("email"),
-        "host": run.get("host"),
-        "started": run.get("started"),
-        "ended": run.get("ended"),
-        "duration_s": run.get("duration_s"),
-        "python": environment.get("python"),
-        "platform": environment.get("platform"),
-        "environment": json.dumps(environment, sort_keys=True, separators=(",", ":")),
-        "training_rows": manifest["training_rows"],
-    }
+    row = (
+        version_id,
+        ref.name,
+        str(parsed),
+        parsed.major,
+        parsed.minor,
+        parsed.patch,
+        parsed.prerelease,
+        commit,
+        tag["author"],
+        tag["email"],
+        tag["created"],
+        tag["created_epoch"],
+        summary.get("bump"),
+        summary.get("reason"),
+        weights.get("sha256"),
+        weights.get("md5"),
+        weights.get("size"),
+        run.get("user"),
+        run.get("email"),
+        run.get("host"),
+        run.get("started"),
+        run.get("ended"),
+        run.get("duration_s"),
+        environment.get("python"),
+        environment.get("platform"),
+        json.dumps(environment, sort_keys=True, separators=(",", ":")),
+        manifest["training_rows"],
+    )
     children: list[tuple[str, tuple[Any, ...]]] = []
-    for name, value in flatten(mapping(manifest["metrics"])).items():
-        if number(value) is not None:
-            children.append(("metric_value", (version_id, name, number(value))))
-    for key, value in flatten(mapping(manifest["config"])).items():
+    for name, value in flat(mapping(manifest["metrics"])):
+        if (figure := number(value)) is not None:
+            children.append(("metric_value", (version_id, name, figure)))
+    for key, value in flat(mapping(manifest["config"])):
         children.append(("param_value", (version_id, key, text(value), number(value))))
     data = mapping(manifest["data"])
     inputs = data.get("inputs") if isinstance(data.get("inputs"), list) else []
     items: list[tuple[dict[str, Any], str]] = [(mapping(i), "input") for i in inputs or []]
     items += [(mapping(data["holdout"]), "holdout")] if data.get("holdout") else []
     for item, role in items:
+        get = item.get
         children.append(
             (
                 "data_item",
                 (
                     version_id,
-                    item.get("path"),
+                    get("path"),
                     role,
-                    item.get("md5"),
-                    item.get("size"),
-                    item.get("nfiles"),
-                    item.get("rows"),
+                    get("md5"),
+                    get("size"),
+                    get("nfiles"),
+                    get("rows"),
                 ),
             )
         )
     return row, children
+
+
+def flat(value: dict[str, Any]) -> list[tuple[str, object]]:
+    """What domain.bump.flatten gives (dotted keys, the same depth cap), unsorted: the index
+    does not need the order, and a cold build runs this twice per version."""
+    from weightline.domain.bump import MAX_DEPTH
+
+    if not any(isinstance(child, dict) for child in value.values()):  # metrics, mostly
+        return list(
+            dict((key.rstrip("."), child) for key, child in reversed(value.items())).items()
+        )
+    found: list[tuple[str, object]] = []
+    pending: list[tuple[str, object, int]] = [("", value, 0)]
+    while pending:
+        path, item, depth = pending.pop()
+        if isinstance(item, dict) and depth < MAX_DEPTH:
+            pending.extend((f"{path}{key}.", child, depth + 1) for key, child in item.items())
+        else:
+            found.append((path.rstrip("."), item))
+    return list(dict(found).items())  # like flatten's dict: a later duplicate key wins
 
 
 def stage_row(artifact: str, ref: Ref, commit: str, tag: dict[str, Any]) -> dict[str, Any]:
@@ -333,14 +370,15 @@ def insert(conn: sqlite3.Connection, table: str, rows: list[dict[str, Any]]) -> 
         )
 
 
-CHUNK = 500  # tags read per round: memory stays flat however many versions there are
+CHUNK = 2000  # tags read per round: memory stays flat however many versions there are
 
 
 def read_new(conn: sqlite3.Connection, settings: Settings, refs: list[Ref]) -> None:
     """Read the given tags, then the manifests at their commits, from git into the index.
 
     One `git cat-file --batch` process, asked in rounds: a chunk of tag objects (which name the
-    commits), then the manifest blob at each of those versions' commits.
+    commits), then the manifest blob at each of those versions' commits, each worked on as it
+    arrives while git reads the next ones.
     """
     batch = Batch(settings.root)
     try:
@@ -356,10 +394,9 @@ def store(conn: sqlite3.Connection, settings: Settings, batch: Batch, refs: list
     objects = [tag_object(found) for found in batch.read([r.object_id for r in refs])]
     kinds = [classify(ref, artifact, tag) for ref, tag in zip(refs, objects, strict=True)]
     wanted = [i for i, (kind, fault) in enumerate(kinds) if kind == "version" and not fault]
-    blobs = batch.read([f"{objects[i].target_id}:{path}" for i in wanted])  # type: ignore[union-attr]  # classify() passed only readable tags
-    manifests = dict(zip(wanted, blobs, strict=True))
+    blobs = batch.stream([f"{objects[i].target_id}:{path}" for i in wanted])  # type: ignore[union-attr]  # classify() passed only readable tags
     tag_rows: list[tuple[str, str, str, str, str | None]] = []
-    version_list: list[dict[str, Any]] = []
+    version_list: list[tuple[Any, ...]] = []
     stage_list: list[dict[str, Any]] = []
     children: dict[str, list[tuple[Any, ...]]] = {}
     (last_id,) = conn.execute("SELECT coalesce(max(id), 0) FROM version").fetchone()
@@ -367,7 +404,7 @@ def store(conn: sqlite3.Connection, settings: Settings, batch: Batch, refs: list
         commit = tag.target_id if tag and tag.object_type == "tag" else ref.object_id
         if fault is None and kind == "version":
             assert tag is not None  # classify() faults a tag whose object cannot be read
-            found = manifests[i]
+            found = next(blobs)  # in the order of `wanted`, which is this loop's order
             blob = found[1] if found and found[0] == "blob" else None
             rows = version_rows(artifact, path, ref, commit, tag.fields, blob, last_id + i + 1)
             if isinstance(rows, str):
@@ -380,13 +417,17 @@ def store(conn: sqlite3.Connection, settings: Settings, batch: Batch, refs: list
             assert tag is not None
             stage_list.append(stage_row(artifact, ref, commit, tag.fields))
         tag_rows.append((ref.name, ref.object_id, kind, commit, fault))
+    for _ in blobs:  # none left: this lets the reader finish its round
+        raise AssertionError("git answered more objects than asked for")
     noticed = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     conn.executemany(
         "INSERT INTO tag (name, object_id, kind, commit_id, fault, noticed) "
         "VALUES (?, ?, ?, ?, ?, ?)",
         [(*row, noticed) for row in tag_rows],
     )
-    insert(conn, "version", version_list)
+    if version_list:
+        marks = ", ".join("?" * len(version_list[0]))
+        conn.executemany(f"INSERT INTO version ({VERSION_COLUMNS}) VALUES ({marks})", version_list)
     insert(conn, "stage_tag", stage_list)
     for table, table_rows in children.items():
         marks = ", ".join("?" * len(table_rows[0]))
@@ -447,13 +488,26 @@ def resolve_all(conn: sqlite3.Connection, artifact: str) -> None:
             on_commit[commit] = seen[version] = tag
             order.append((len(order) + 1, tag))
             skipped[tag] = None
-    conn.executemany("UPDATE version SET ordinal = NULL WHERE tag = ?", [(t,) for t in skipped])
-    conn.executemany("UPDATE version SET ordinal = ? WHERE tag = ?", order)
-    conn.execute("UPDATE tag SET skipped = fault WHERE fault IS NOT NULL")
-    conn.executemany(
-        "UPDATE tag SET skipped = ? WHERE name = ? AND fault IS NULL",
-        [(reason, tag) for tag, reason in skipped.items()],
+    # Set-wise through a temporary table: 10,000 single-row UPDATEs cost a cold build a second.
+    ordinals = {tag: number for number, tag in order}
+    conn.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS settled "
+        "(tag TEXT PRIMARY KEY, ordinal INTEGER, reason TEXT)"
     )
+    conn.execute("DELETE FROM settled")
+    conn.executemany(
+        "INSERT INTO settled VALUES (?, ?, ?)",
+        [(tag, ordinals.get(tag), reason) for tag, reason in skipped.items()],
+    )
+    conn.execute(
+        "UPDATE version SET ordinal = (SELECT s.ordinal FROM settled s WHERE s.tag = version.tag)"
+    )
+    conn.execute("UPDATE tag SET skipped = fault WHERE fault IS NOT NULL")
+    conn.execute(
+        "UPDATE tag SET skipped = (SELECT s.reason FROM settled s WHERE s.tag = tag.name) "
+        "WHERE fault IS NULL AND name IN (SELECT tag FROM settled)"
+    )
+    conn.execute("DELETE FROM settled")
     resolve_stages(conn, artifact)
 
 
@@ -603,7 +657,7 @@ def fresh_file(path: Path, settings: Settings) -> sqlite3.Connection:
     for leftover in (path, path.with_name(path.name + "-journal")):
         leftover.unlink(missing_ok=True)
     conn = connect(path)
-    conn.executescript(SCHEMA)
+    conn.executescript(f"BEGIN; {SCHEMA} COMMIT;")  # one transaction: one sync, not twenty
     conn.executemany("INSERT INTO meta VALUES (?, ?)", identity(settings).items())
     return conn
 
@@ -660,6 +714,8 @@ def update(settings: Settings, path: Path | None = None) -> tuple[sqlite3.Connec
             conn = fresh_file(temporary, settings)
         try:
             conn.execute("PRAGMA synchronous = NORMAL")  # a cache: durable enough, and faster
+            if rebuilt:  # a new file, thrown away on any failure: nothing to roll back
+                conn.execute("PRAGMA journal_mode = OFF")
             conn.execute("BEGIN IMMEDIATE")
             stored = dict(conn.execute("SELECT name, object_id FROM tag"))
             new = [ref for ref in refs if stored.get(ref.name) != ref.object_id]
