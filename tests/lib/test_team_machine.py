@@ -140,17 +140,16 @@ class TwoClones(RuleBasedStateMachine):
         else:
             self.attempt(clone, lambda: api.rollback(stage, root=clone.path), lambda _: [])
 
-    @rule(who=st.integers(0, 1))
-    def push(self, who: int) -> None:
+    @rule(who=st.integers(0, 1), fetch=st.booleans())
+    def exchange(self, who: int, fetch: bool) -> None:
+        """`weightline push`, or bring in the remote's tags (never replacing one of ours)."""
         clone = self.team.clones[who]
+        if fetch:
+            fetch_tags(api.settings(clone.path), "origin")
+            OUTCOMES["fetch"] += 1
+            return
         self.pushing = True
         self.attempt(clone, lambda: api.push(root=clone.path), lambda done: list(done.tags))
-
-    @rule(who=st.integers(0, 1))
-    def fetch(self, who: int) -> None:
-        clone = self.team.clones[who]
-        fetch_tags(api.settings(clone.path), "origin")
-        OUTCOMES["fetch"] += 1
 
     @invariant()
     def server_tags_never_change_or_go(self) -> None:
