@@ -84,7 +84,8 @@ EXAMPLES = {"binary": "breast_cancer.csv", "multiclass": "iris.csv", "regression
 
 
 def bring_your_own_data(project: Project, case: Case) -> None:
-    """README, "Bring your own data": the file into data/raw/, the example out, one YAML edited."""
+    """README, "Bring your own data", as a user might first do it: the file into data/raw/, the
+    example out, `raw` set in the one YAML, and the target forgotten."""
     raw = project.path / "data/raw"
     path = raw / case.file
     table = case.table()
@@ -93,9 +94,14 @@ def bring_your_own_data(project: Project, case: Case) -> None:
     else:
         table.to_csv(path, index=False)
     (raw / EXAMPLES[case.task]).unlink()
-    conf = project.path / "conf/data/default.yaml"
-    edit(conf, "raw", f"data/raw/{case.file}")
-    edit(conf, "target", case.target)
+    edit(project.path / "conf/data/default.yaml", "raw", f"data/raw/{case.file}")
+
+
+def refused(project: Project, *command: str, says: str) -> None:
+    """The command fails with a message naming the fix, and no traceback."""
+    done = project.run(*command, check=False)
+    assert done.returncode != 0 and says in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def edit(path: Path, key: str, value: str) -> None:
@@ -118,12 +124,16 @@ def test_bring_your_own_data_to_v1_and_back(cookies, tmp_path: Path, name: str):
     add_origin(project, tmp_path)
 
     bring_your_own_data(project, case)
-    # Two files: the data (DVC's, so git shows none of it) and one YAML; nothing in src/.
-    assert project.git("status", "--porcelain") == "M conf/data/default.yaml"
-    refused = project.run("make", "holdout", check=False)
-    assert refused.returncode != 0 and "REPLACE=1" in refused.stderr
-    assert "Traceback" not in refused.stderr
+    refused(project, "make", "holdout", says="make holdout REPLACE=1")
+    refused(project, "make", "holdout", "REPLACE=1", says="set `data.target`")
+    edit(project.path / "conf/data/default.yaml", "target", case.target)
     project.run("make", "holdout", "REPLACE=1")
+    # Edited by hand: the data file (DVC's, so git shows none of it) and two lines of one YAML.
+    # The .dvc files are DVC's record of the new data, written by `make holdout`; src/ is as baked.
+    changed = project.git("diff", "HEAD", "--name-only").split()
+    assert changed == ["conf/data/default.yaml", "data/holdout.dvc", "data/raw.dvc"]
+    assert project.git("diff", "HEAD", "--numstat", "--", changed[0]).split()[:2] == ["2", "2"]
+    assert project.git("ls-files", "--others", "--exclude-standard") == ""
     if case.framework == "pytorch":  # fewer epochs: this suite's time, not a step users take
         set_in_yaml(project.path / "conf/train/default.yaml", "epochs", 15)
 

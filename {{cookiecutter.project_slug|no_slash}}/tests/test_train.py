@@ -8,9 +8,11 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import yaml
+from weightline import WeightlineError
 
-from {{ cookiecutter.package_name }} import evaluate, prepare, train
+from {{ cookiecutter.package_name }} import dataset, evaluate, prepare, train
 from {{ cookiecutter.package_name }}.config import Task
 
 PLOTS = {
@@ -57,6 +59,20 @@ def test_stages_write_weights_signature_metrics_and_plots(workdir: Path, cfg):
     metrics = json.loads(Path("reports/metrics.json").read_text())
     assert set(metrics) == METRICS[cfg.data.task]
     assert {p.stem for p in Path("reports/plots").glob("*.json")} == PLOTS[cfg.data.task]
+
+
+def test_evaluate_checks_the_holdout_against_the_signature(workdir: Path, cfg):
+    """A column missing from the hold-out set is named, with `weightline predict`'s message."""
+    prepare.main()
+    train.main()
+    holdout = Path(cfg.data.holdout)
+    table = dataset.read_table(holdout, "data.holdout")
+    dropped = dataset.features_and_target(table, cfg.data)[0].columns[0]
+    dataset.write_table(table.drop(columns=[dropped]), holdout)
+    message = f"signature of the hold-out set {holdout}: missing columns: {dropped}"
+    with pytest.raises(WeightlineError) as refused:
+        evaluate.main()
+    assert message in str(refused.value)
 
 
 def test_training_twice_gives_identical_bytes(workdir: Path, cfg):
