@@ -75,7 +75,7 @@ def test_server_lost_mid_register_push(s3_project):
     proxy.cut_when(weights_key(md5))
     failed = weightline(project, "register", "--push", check=False)
     assert failed.returncode == EXIT["RemoteUnavailable"]
-    assert "registered model@v1.1.0" in failed.stdout
+    assert "model@v1.1.0 made here but not pushed (a later push sends them)" in failed.stderr
     assert remote_tags(origin) == []
 
     proxy.restore()

@@ -398,6 +398,55 @@ def balance_change(old: Mapping[str, Any], new: Mapping[str, Any]) -> BalanceCha
     }
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def clean_summary(summary: object) -> dict[str, Any]:
+    """A training-data summary with only what the arithmetic can use: numbers where numbers
+    belong. A manifest is input from anyone who can push a commit; a summary whose "numbers"
+    are text must give a feature without a distance, never a crash."""
+    if not isinstance(summary, Mapping):
+        return {}
+    features: dict[str, dict[str, Any]] = {}
+    raw_features = summary.get("features")
+    for name, feature in raw_features.items() if isinstance(raw_features, Mapping) else ():
+        if not isinstance(feature, Mapping):
+            continue
+        kept: dict[str, Any] = {
+            key: int(feature[key]) if _is_number(feature.get(key)) and feature[key] >= 0 else 0
+            for key in ("count", "missing")
+        }
+        kept |= {
+            k: float(feature[k])
+            for k in ("mean", "std", "min", "max")
+            if _is_number(feature.get(k))
+        }
+        quantiles = feature.get("quantiles")
+        if isinstance(quantiles, Mapping):
+            kept["quantiles"] = {
+                str(q): float(v) for q, v in quantiles.items() if _is_number(v) and _probability(q)
+            }
+        features[str(name)] = kept
+    target = summary.get("target")
+    balance = target.get("balance") if isinstance(target, Mapping) else None
+    cleaned: dict[str, Any] = {
+        "rows": summary.get("rows") if _is_number(summary.get("rows")) else None,
+        "features": features,
+    }
+    if isinstance(balance, Mapping):
+        shares = {str(c): float(v) for c, v in balance.items() if _is_number(v)}
+        cleaned["target"] = {"balance": shares}
+    return cleaned
+
+
+def _probability(text: object) -> bool:
+    try:
+        return 0.0 <= float(str(text)) <= 1.0
+    except ValueError:
+        return False
+
+
 def compare_summaries(
     old: Mapping[str, Any],
     new: Mapping[str, Any],
@@ -406,6 +455,7 @@ def compare_summaries(
 ) -> DriftReport:
     """Feature-by-feature drift between two `training_data` summaries (old is the reference)."""
     check_limits(threshold, alpha)
+    old, new = clean_summary(old), clean_summary(new)
     old_features, new_features = old.get("features") or {}, new.get("features") or {}
     common = [name for name in old_features if name in new_features]
     rows = [feature_drift(name, old_features[name], new_features[name]) for name in common]
@@ -594,8 +644,8 @@ def sample_drift(
 ) -> SampleDriftReport:
     """Each training feature of a version against the same column of a sample (a DataFrame)."""
     check_limits(threshold, alpha)
-    training = manifest.get("training_data") or {}
-    features = training.get("features") or {}
+    training = clean_summary(manifest.get("training_data"))
+    features = training["features"]
     if not features:
         raise Refused("this version's manifest has no training-data summary to compare")
     missing = [name for name in features if name not in frame.columns]
