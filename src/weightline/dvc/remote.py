@@ -183,7 +183,7 @@ def fetch_object(
     try:
         cached = cache_path(repo, md5)
         if use_cache and cached.exists():
-            _copy_with_progress(cached, part, f"copying {label} from the local DVC cache")
+            copy_file(cached, part, f"copying {label} from the local DVC cache")
             return part, "cache"
         odb = _odb(repo, remote)
         if not _reach("read", repo, remote, lambda: odb.exists(md5)):
@@ -216,7 +216,7 @@ def _callback(bar: progress.Bar) -> Any:
     return Callback(hooks={"weightline": moved})
 
 
-def _copy_with_progress(source: Path, target: Path, label: str) -> None:
+def copy_file(source: Path, target: Path, label: str) -> None:
     """shutil.copyfile (the kernel's fast path) unless a person is watching a bar."""
     if not progress.shown():
         shutil.copyfile(source, target)

@@ -3,24 +3,30 @@
 Both verify the weights' SHA-256 against the version's manifest before saying they are done. A
 get takes the bytes from the local DVC cache when it has them (then the remote only if the
 cached copy fails the check), and from the remote otherwise; nothing is trusted unverified.
+
+Each byte is hashed once per fetch: a local file whose SHA-256 weightline computed before (the
+manifest stage, an earlier checkout or get) is trusted while its device, inode, size and mtime
+are unchanged (store.digest.Hashes), and so is a link to it or a copy made from it locally in
+this command. Bytes that came from a remote are always read and hashed.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from weightline import progress
-from weightline.domain.manifest import Manifest, parse
+from weightline.domain.manifest import Manifest, Weights, parse
 from weightline.domain.tags import RegisteredVersion
 from weightline.dvc import lock as dvclock
 from weightline.errors import IntegrityError, NotFound, Refused, RemoteUnavailable
 from weightline.settings import Settings
 from weightline.store import git
-from weightline.store.digest import sha256_file
-from weightline.store.files import output_directory, write_atomic
+from weightline.store.digest import Hashes, sha256_file
+from weightline.store.files import output_directory, temporary_beside, write_atomic
 from weightline.store.manifests import manifest_text
 
 log = logging.getLogger(__name__)
@@ -30,12 +36,14 @@ def checkout(settings: Settings, version: RegisteredVersion) -> RegisteredVersio
     """`git checkout <tag>` and `dvc pull`, refusing over uncommitted work, then verify.
 
     Git's hooks are off for this checkout: the project's post-checkout hook would run a second
-    `dvc checkout` right after ours.
+    `dvc checkout` right after ours. One DVC session; the weights are read only if nothing
+    vouches for them (see verify_checked_out).
     """
-    from weightline.dvc.remote import repository
+    from weightline.dvc.remote import cache_path, repository
     from weightline.ops.register import check_clean
 
     check_clean(settings)
+    weights = parse(manifest_text(settings, version.commit), settings.manifest)["weights"]
     progress.phase(f"checking out {version.name} (commit {version.commit[:10]})")
     git.run(
         settings.root,
@@ -49,6 +57,7 @@ def checkout(settings: Settings, version: RegisteredVersion) -> RegisteredVersio
     from dvc.exceptions import DvcException
 
     progress.phase(f"pulling the weights and data of {version.name} (dvc pull)")
+    started = time.time_ns()
     with repository(settings.root) as repo:
         try:
             repo.pull()
@@ -56,15 +65,52 @@ def checkout(settings: Settings, version: RegisteredVersion) -> RegisteredVersio
             raise RemoteUnavailable(
                 f"checked out {version.name}, but `dvc pull` failed: {error}"
             ) from error
-    expected = parse(manifest_text(settings, version.commit), settings.manifest)
-    progress.phase(f"verifying the SHA-256 of {expected['weights']['path']}")
-    actual = sha256_file(settings.path(expected["weights"]["path"]))
-    if actual != expected["weights"]["sha256"]:
+        cached = cache_path(repo, weights["md5"])
+    actual = verify_checked_out(settings, weights, cached, started)
+    if actual != weights["sha256"]:
         raise IntegrityError(
-            f"{expected['weights']['path']} has SHA-256 {actual}, but {version.name}'s manifest "
-            f"says {expected['weights']['sha256']}: the DVC cache or remote is corrupt"
+            f"{weights['path']} has SHA-256 {actual}, but {version.name}'s manifest "
+            f"says {weights['sha256']}: the DVC cache or remote is corrupt"
         )
     return version
+
+
+CLOCK_SLACK_NS = 100_000_000  # file times come from a coarser clock than time.time_ns()
+
+
+def verify_checked_out(settings: Settings, weights: Weights, cached: Path, since_ns: int) -> str:
+    """The SHA-256 of the checked-out weights, read from disk only if nothing vouches for it.
+
+    Vouched for: the file itself, unchanged since weightline hashed it; or the local DVC cache's
+    entry for its MD5 (read now if it was never verified, say just downloaded) when the file is
+    that entry (a hardlink or symlink cache type) or a copy DVC made of it in this checkout.
+    """
+    path = settings.path(weights["path"])
+    md5, size, expected = weights["md5"], weights["size"], weights["sha256"]
+    hashes = Hashes(settings.root)
+    if hashes.known(path, md5, size) == expected:
+        return expected
+    if not made_from(path, cached, since_ns):
+        progress.phase(f"verifying the SHA-256 of {weights['path']}")
+        return hashes.sha256(path, md5, size)
+    if hashes.known(cached, md5, size) != expected:
+        progress.phase(f"verifying the SHA-256 of {weights['path']} (in the local DVC cache)")
+    actual = hashes.sha256(cached, md5, size)
+    if actual == expected:
+        hashes.vouch(path, md5, size, expected)
+    return actual
+
+
+def made_from(path: Path, cached: Path, since_ns: int) -> bool:
+    """Whether `path` is the cache entry `cached` itself, or a copy of it written since
+    `since_ns` (what `dvc checkout` does with the copy cache type)."""
+    try:
+        here, there = os.stat(path), os.stat(cached)
+    except OSError:
+        return False
+    if (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino):
+        return True
+    return here.st_size == there.st_size and here.st_ctime_ns >= since_ns - CLOCK_SLACK_NS
 
 
 @dataclass(frozen=True)
@@ -134,7 +180,9 @@ def get_commit(
             )
         source = "output"
     else:
-        source = fetch_verified(settings, entry.md5, target, expected, label, dvc_remote)
+        source = fetch_verified(
+            settings, entry.md5, entry.size, target, expected, label, dvc_remote
+        )
     write_atomic(out_dir / "manifest.json", text)
     if signature is not None:
         write_atomic(out_dir / "signature.json", signature)
@@ -144,30 +192,39 @@ def get_commit(
 def fetch_verified(
     settings: Settings,
     md5: str,
+    size: int,
     target: Path,
     expected: str,
     label: str,
     dvc_remote: str | None = None,
 ) -> str:
-    """Put the object at `target` once its SHA-256 is `expected`; return where it came from."""
-    from weightline.dvc.remote import fetch_object, repository
+    """Put the object at `target` once its SHA-256 is `expected`; return where it came from.
+
+    From the local DVC cache when it holds a good copy, found without importing DVC where the
+    configuration allows (dvc.cache); else from the remote, through one DVC session.
+    """
+    from weightline.dvc.cache import object_path
+
+    cached = object_path(settings.root, md5)
+    if cached is not None and copy_verified(settings, cached, md5, size, target, expected, label):
+        return "cache"
+    from weightline.dvc.remote import cache_path, fetch_object, repository
 
     with repository(settings.root) as repo:
-        part, source = fetch_object(repo, md5, target, dvc_remote, f"the weights of {label}")
+        if cached is None:  # the configuration may move the cache: DVC knows where
+            cached = cache_path(repo, md5)
+            if copy_verified(settings, cached, md5, size, target, expected, label):
+                return "cache"
+        part, source = fetch_object(
+            repo,
+            md5,
+            target,
+            dvc_remote,
+            f"the weights of {label}",
+            use_cache=not cached.exists(),  # only for its message: a good copy was used above
+        )
         progress.phase(f"verifying the SHA-256 of the weights of {label}")
-        actual = sha256_file(part)
-        if actual != expected and source == "cache":
-            part.unlink()
-            log.warning(
-                "the local DVC cache's copy of %s is corrupt (SHA-256 %s): fetching it from the "
-                "remote instead",
-                label,
-                actual,
-            )
-            part, source = fetch_object(
-                repo, md5, target, dvc_remote, f"the weights of {label}", use_cache=False
-            )
-            actual = sha256_file(part)
+        actual = sha256_file(part)  # bytes from a remote: always read
     if actual != expected:
         part.unlink()
         raise IntegrityError(
@@ -176,6 +233,37 @@ def fetch_verified(
         )
     os.replace(part, target)
     return source
+
+
+def copy_verified(
+    settings: Settings, cached: Path, md5: str, size: int, target: Path, expected: str, label: str
+) -> bool:
+    """Copy the local DVC cache's entry to `target` if its SHA-256 is `expected` (reading it
+    only if it was not verified before); False if the cache lacks it or holds other bytes."""
+    from weightline.dvc.remote import copy_file
+
+    if not cached.is_file():
+        return False
+    hashes = Hashes(settings.root)
+    if hashes.known(cached, md5, size) != expected:
+        progress.phase(f"verifying the SHA-256 of the weights of {label} in the local DVC cache")
+    actual = hashes.sha256(cached, md5, size)
+    if actual != expected:
+        log.warning(
+            "the local DVC cache's copy of %s is corrupt (SHA-256 %s): fetching it from the "
+            "remote instead",
+            label,
+            actual,
+        )
+        return False
+    part = temporary_beside(target, ".part")
+    try:
+        copy_file(cached, part, f"copying the weights of {label} from the local DVC cache")
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    os.replace(part, target)
+    return True
 
 
 def read_fetched_manifest(directory: Path) -> Manifest:
