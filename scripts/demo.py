@@ -53,7 +53,8 @@ def main() -> None:
     wheel = build_wheel(build / "dist")
     print(f"\n==> built {wheel.name}; serving it on a package index on 127.0.0.1")
     with serving(wheel.parent) as index:
-        step("install it", ["make", "setup", f"PIP_INDEX_URL={index}"], cwd=demo, env=env)
+        setup = ["make", "setup", f"PIP_INDEX_URL={index}"]
+        step("lock the environment (requirements.lock) and install exactly it", setup, demo, env)
     env["PATH"] = f"{demo / '.venv/bin'}{os.pathsep}{env['PATH']}"
     print(step("train", ["dvc", "repro"], cwd=demo, env=env))
     step("stage", ["git", "add", "--all"], cwd=demo, env=env)
@@ -77,7 +78,8 @@ Next:
   $EDITOR conf/model/logreg.yaml && dvc repro      # change it for good...
   git commit -am "Regularise harder"               # ...and the hook registers v1.1.0
   weightline diff v1.0.0 v1.1.0                    # what changed between versions
-  weightline get v1.0.0 -o /tmp/deploy             # verified weights, worktree untouched"""
+  weightline get v1.0.0 -o /tmp/deploy             # verified weights, worktree untouched
+  Your own data: README.md, "Bring your own data" (one file, one YAML)"""
     )
 
 
