@@ -5,17 +5,25 @@ manifest (the generated project's schema: config, metrics, data, signature, per-
 summary, environment) and a real annotated tag `model@vX.Y.Z` whose message is weightline's JSON
 summary; stage tags `model#production#N` are mixed in. Then prints (targets in brackets):
 
-  cold index build                    (no target; once, from nothing)
+  cold index build (no index yet)                                   at 10,000   [<= 3 s]
+  index size per version (the tag objects' size beside it)         at 10,000   [<= 2 KiB]
   warm `weightline query` / `git for-each-ref refs/tags/model@v*`   at 10,000   [<= 3x]
   `gto show` / `weightline ls`                                      at 1,000    [>= 20x]
+  `weightline resolve production`, `weightline show production`:
+      time and peak memory at 10,000 / at 1,000                                 [<= 1.2x]
 
-Every command runs as a subprocess, as a user would run it; figures are medians.
+Every command runs as a subprocess, as a user would run it; figures are medians of rounds in which
+everything compared is run in turn (this machine is shared: only side-by-side figures mean much).
+`--src` takes several source trees (say, the code before a change and after it): each gets its own
+copy of every repository and is measured in the same rounds as the others.
 
     .venv/bin/python benchmarks/registry_scale.py [--sizes 1000 10000] [--rounds 7]
+        [--src src /tmp/old/src]
 """
 
 import argparse
 import hashlib
+import itertools
 import json
 import os
 import random
@@ -259,15 +267,14 @@ def fast_import(repo: Path, stream: bytes, *options: str) -> None:
 
 
 PYCACHE = Path(tempfile.gettempdir()) / "weightline-bench-pycache"
-SOURCE = SRC  # --src may point elsewhere (say, a candidate change), to compare
 
 
-def env() -> dict[str, str]:
-    """The template's src on the path, with bytecode cached (outside the template), as installed."""
+def env(source: Path) -> dict[str, str]:
+    """A weightline source tree on the path, with bytecode cached (outside it), as installed."""
     bin_dir = str(Path(sys.executable).parent)
     values = {
         **os.environ,
-        "PYTHONPATH": str(SOURCE),
+        "PYTHONPATH": str(source),
         "PYTHONPYCACHEPREFIX": str(PYCACHE),
         "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
         "DVC_NO_ANALYTICS": "1",
@@ -276,17 +283,34 @@ def env() -> dict[str, str]:
     return values
 
 
-def timed(repo: Path, *command: str) -> float:
-    start = time.perf_counter()
-    done = subprocess.run(command, cwd=repo, env=env(), capture_output=True)
-    elapsed = time.perf_counter() - start
-    if done.returncode != 0:
-        sys.exit(f"`{' '.join(command)}` failed:\n{done.stdout.decode()}{done.stderr.decode()}")
-    return elapsed
+GNU_TIME = Path("/usr/bin/time")  # reports a command's own peak memory and CPU seconds
 
 
-def median(repo: Path, rounds: int, *command: str) -> float:
-    return statistics.median(timed(repo, *command) for _ in range(rounds))
+def measured(repo: Path, source: Path, *command: str) -> tuple[float, int, float]:
+    """(seconds, peak resident memory in KiB, CPU seconds: user + system, with the git processes
+    it ran) of one command, run as a subprocess. Through GNU time: a child forked from this
+    (large) process would report this process's memory as its own peak."""
+    with tempfile.NamedTemporaryFile() as report, tempfile.TemporaryFile() as output:
+        wrapper = [str(GNU_TIME), "-f", "%M %U %S", "-o", report.name] if GNU_TIME.exists() else []
+        start = time.perf_counter()
+        done = subprocess.run(
+            [*wrapper, *command], cwd=repo, env=env(source), stdout=output, stderr=subprocess.STDOUT
+        )
+        elapsed = time.perf_counter() - start
+        if done.returncode != 0:
+            output.seek(0)
+            sys.exit(f"`{' '.join(command)}` failed in {repo}:\n{output.read().decode()}")
+        figures = Path(report.name).read_text().split()[-3:] if wrapper else ["0", "0", "0"]
+    return elapsed, int(figures[0]), float(figures[1]) + float(figures[2])
+
+
+def timed(repo: Path, source: Path, *command: str) -> float:
+    return measured(repo, source, *command)[0]
+
+
+def timed_cpu(repo: Path, source: Path, *command: str) -> tuple[float, float]:
+    elapsed, _, cpu = measured(repo, source, *command)
+    return elapsed, cpu
 
 
 QUERY = ("--where", "metrics.accuracy > 0.85", "--limit", "20")
@@ -310,77 +334,212 @@ def weightline(*args: str) -> tuple[str, ...]:
 
 
 def line(label: str, value: float, unit: str, note: str = "") -> None:
-    figure = f"{value:8.3f} s" if unit == "s" else f"{value:8.2f} x"
-    print(f"  {label:<58}{figure}{note}")
+    figure = {
+        "s": f"{value:8.3f} s",
+        "x": f"{value:8.2f} x",
+        "KiB": f"{value:8.0f} KiB",
+        "B": f"{value:8.0f} B",
+    }[unit]
+    print(f"  {label:<62}{figure}{note}")
 
 
-def measure(repo: Path, versions: int, rounds: int, with_gto: bool) -> None:
-    shutil.rmtree(repo / ".weightline", ignore_errors=True)
+def tag_bytes(repo: Path) -> int:
+    """The size of every tag object in the repository (what the tags alone take in git)."""
+    listing = subprocess.run(
+        ["git", "cat-file", "--batch-check=%(objecttype) %(objectsize)", "--batch-all-objects"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return sum(
+        int(size) for kind, size in (row.split() for row in listing.splitlines()) if kind == "tag"
+    )
+
+
+def measure(repos: dict[Path, Path], versions: int, rounds: int, with_gto: bool) -> None:
+    """One size: each source tree on its own copy of the repository, in the same rounds."""
+    floor_repo = next(iter(repos.values()))
     query = weightline("query", *QUERY)
-    cold = timed(repo, *query)
+    cold: dict[Path, list[tuple[float, float]]] = {source: [] for source in repos}
+    for _ in range(max(1, rounds // 3)):
+        for source, repo in repos.items():
+            shutil.rmtree(repo / ".weightline", ignore_errors=True)
+            cold[source].append(timed_cpu(repo, source, *query))
     # The index trusts a stat() of git's ref storage once it has been quiet for 2 s (the usual
     # state: tags change seldom); right after a change it lists the refs with git instead.
     time.sleep(2.1)
-    timed(repo, *query)
-    tags_dir = repo / ".git" / "refs" / "tags"
-
-    def touched() -> float:
-        os.utime(tags_dir)  # as if a tag had just been written: the stat() is not trusted
-        return timed(repo, *query)
+    for source, repo in repos.items():
+        timed(repo, source, *query)
 
     def floor() -> float:
-        return timed(repo, "git", "for-each-ref", "refs/tags/model@v*")
+        return timed(floor_repo, Path(), "git", "for-each-ref", "refs/tags/model@v*")
 
-    # Each side interleaved with the floor, so that noise on this machine hits both alike.
-    quiet = [(timed(repo, *query), floor()) for _ in range(rounds)]
-    fresh = [(touched(), floor()) for _ in range(rounds)]
-    quiet_s, fresh_s = (statistics.median(t for t, _ in x) for x in (quiet, fresh))
-    floor_s = statistics.median(f for x in (quiet, fresh) for _, f in x)
-    target = "   [target <= 3x at 10,000]" if versions >= 10_000 else ""
-    print(f"{versions:,} versions")
-    line("cold index build (weightline query, no index yet)", cold, "s")
-    line("warm weightline query (tags quiet for 2 s or more)", quiet_s, "s")
-    line("warm weightline query (a ref just written: lists refs)", fresh_s, "s")
+    def touched(source: Path, repo: Path) -> float:
+        os.utime(repo / ".git" / "refs" / "tags")  # as if a tag had just been written
+        return timed(repo, source, *query)
+
+    quiet: dict[Path, list[float]] = {source: [] for source in repos}
+    fresh: dict[Path, list[float]] = {source: [] for source in repos}
+    floors: list[float] = []
+    for _ in range(rounds):  # everything interleaved, so noise on this machine hits all alike
+        for source, repo in repos.items():
+            quiet[source].append(timed(repo, source, *query))
+            floors.append(floor())
+            fresh[source].append(touched(source, repo))
+            floors.append(floor())
+    floor_s = statistics.median(floors)
+    tags = tag_bytes(floor_repo)
+    print(f"\n{versions:,} versions ({tags / versions:.0f} bytes of tag objects per version)")
     line("git for-each-ref refs/tags/model@v* (the floor)", floor_s, "s")
-    line("warm query / for-each-ref", quiet_s / floor_s, "x", target)
-    line("warm query just after a ref change / for-each-ref", fresh_s / floor_s, "x")
+    for source, repo in repos.items():
+        size = (repo / ".weightline" / "index.sqlite").stat().st_size
+        quiet_s, fresh_s = statistics.median(quiet[source]), statistics.median(fresh[source])
+        big = versions >= 10_000
+        print(f" {label_of(source)}")
+        line(
+            "cold index build (weightline query, no index yet)",
+            statistics.median(t for t, _ in cold[source]),
+            "s",
+            "   [target <= 3 s]" if big else "",
+        )
+        line(
+            "  its CPU time (user + system, weightline and git)",
+            statistics.median(c for _, c in cold[source]),
+            "s",
+        )
+        line(
+            "index file, bytes per version",
+            size / versions,
+            "B",
+            "   [target <= 2048]" if big else "",
+        )
+        line("warm weightline query (tags quiet for 2 s or more)", quiet_s, "s")
+        line("warm weightline query (a ref just written: lists refs)", fresh_s, "s")
+        line(
+            "warm query / for-each-ref", quiet_s / floor_s, "x", "   [target <= 3x]" if big else ""
+        )
+        line("warm query just after a ref change / for-each-ref", fresh_s / floor_s, "x")
     if with_gto:
-        ls = median(repo, rounds, *weightline("ls"))
-        gto = median(repo, max(1, rounds // 3), "gto", "show")
-        line("weightline ls", ls, "s")
-        line("gto show", gto, "s")
-        line("gto show / weightline ls", gto / ls, "x", "   [target >= 20x]")
+        ls = {source: [] for source in repos}
+        gto: list[float] = []
+        for round_ in range(rounds):
+            for source, repo in repos.items():
+                ls[source].append(timed(repo, source, *weightline("ls")))
+            if round_ < max(1, rounds // 3):
+                gto.append(timed(floor_repo, Path(), "gto", "show"))
+        gto_s = statistics.median(gto)
+        line("gto show", gto_s, "s")
+        for source in repos:
+            ls_s = statistics.median(ls[source])
+            print(f" {label_of(source)}")
+            line("weightline ls", ls_s, "s")
+            line("gto show / weightline ls", gto_s / ls_s, "x", "   [target >= 20x]")
+
+
+def lookups(
+    small: dict[Path, Path], large: dict[Path, Path], sizes: tuple[int, int], rounds: int
+) -> None:
+    """`resolve production` and `show production` on the large repository against the small one,
+    interleaved: time and peak memory should not grow with the registry."""
+    commands = {
+        "resolve production": weightline("resolve", "production"),
+        "show production": weightline("show", "production"),
+    }
+    figures: dict[tuple[Path, str, int], list[tuple[float, int, float]]] = {}
+    for source in small:  # warm: both indexes built and quiet
+        timed(small[source], source, *weightline("ls"))
+        timed(large[source], source, *weightline("ls"))
+    time.sleep(2.1)
+    for _ in range(rounds):
+        for source, (name, command), size in itertools.product(small, commands.items(), sizes):
+            repo = (small if size == sizes[0] else large)[source]
+            figures.setdefault((source, name, size), []).append(measured(repo, source, *command))
+    print(f"\nsingle-version lookups, {sizes[1]:,} against {sizes[0]:,} versions (warm index)")
+    for source in small:
+        print(f" {label_of(source)}")
+        for name in commands:
+            small_s, large_s = (
+                statistics.median(f[0] for f in figures[(source, name, n)]) for n in sizes
+            )
+            small_m, large_m = (
+                statistics.median(f[1] for f in figures[(source, name, n)]) for n in sizes
+            )
+            line(f"weightline {name} at {sizes[0]:,}", small_s, "s")
+            line(f"weightline {name} at {sizes[1]:,}", large_s, "s")
+            line(
+                f"  time at {sizes[1]:,} / at {sizes[0]:,}",
+                large_s / small_s,
+                "x",
+                "   [target <= 1.2x]",
+            )
+            line(f"  peak memory at {sizes[0]:,}", small_m, "KiB")
+            line(f"  peak memory at {sizes[1]:,}", large_m, "KiB")
+            line(
+                f"  peak memory at {sizes[1]:,} / at {sizes[0]:,}",
+                large_m / small_m,
+                "x",
+                "   [flat]",
+            )
+
+
+def machine_speed() -> str:
+    """How fast this (shared) machine is now: SHA-256 of 256 MiB in memory, the median of three.
+    On the machine of shared/FACTS.md, hashlib ran at 1.59 GB/s: absolute figures (a cold build
+    in seconds) scale roughly with this one."""
+    data = bytes(256 << 20)
+    runs = []
+    for _ in range(3):
+        start = time.perf_counter()
+        hashlib.sha256(data).digest()
+        runs.append(time.perf_counter() - start)
+    return f"this machine now: SHA-256 at {len(data) / statistics.median(runs) / 1e9:.2f} GB/s"
+
+
+LABELS: dict[Path, str] = {}
+
+
+def label_of(source: Path) -> str:
+    return LABELS.get(source, str(source))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000])
     parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--src", type=Path, default=SRC, help="where weightline's package is")
+    parser.add_argument(
+        "--src",
+        type=Path,
+        nargs="+",
+        default=[SRC],
+        help="where weightline's package is (several: compared)",
+    )
     args = parser.parse_args()
-    global SOURCE
-    SOURCE = args.src.resolve()
+    sources = [source.resolve() for source in args.src]
+    for source in sources:
+        LABELS[source] = f"weightline from {source}"
     SCRIPT.parent.mkdir(parents=True, exist_ok=True)
     SCRIPT.write_text(CONSOLE_SCRIPT.format(python=sys.executable))
     SCRIPT.chmod(0o755)
-    print(f"weightline from {SOURCE}, run as its console script, with {sys.executable}")
+    print(f"weightline run as its console script, with {sys.executable}; {machine_speed()}")
     root = Path(tempfile.mkdtemp(prefix="weightline-registry-"))
     try:
+        built: dict[int, dict[Path, Path]] = {}
         for size in args.sizes:
             repo = root / f"repo-{size}"
             start = time.perf_counter()
             build(repo, size)
-            built = time.perf_counter() - start
-            tags = subprocess.run(
-                ["git", "for-each-ref", "--count=999999", "--format=x", "refs/tags"],
-                cwd=repo,
-                capture_output=True,
-                text=True,
-            ).stdout.count("x")
-            print(
-                f"\nbuilt {repo.name}: {size:,} versions, {tags:,} tags in {built:.1f} s; ", end=""
-            )
-            measure(repo, size, args.rounds, with_gto=size <= 1000)
+            print(f"built {repo.name}: {size:,} versions in {time.perf_counter() - start:.1f} s")
+            built[size] = {sources[0]: repo}
+            for i, source in enumerate(sources[1:], 1):  # each tree keeps its own index
+                copy = root / f"repo-{size}-{i}"
+                shutil.copytree(repo, copy, symlinks=True)
+                built[size][source] = copy
+        for size in args.sizes:
+            measure(built[size], size, args.rounds, with_gto=size <= 1000)
+        if len(args.sizes) >= 2:
+            small, large = sorted(args.sizes)[0], sorted(args.sizes)[-1]
+            lookups(built[small], built[large], (small, large), args.rounds)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
