@@ -147,10 +147,15 @@ def get_commit(
     The weights land under a temporary name and are renamed into place only once their SHA-256
     matches the manifest: a failed or corrupt download leaves nothing behind.
     """
-    text = manifest_text(settings, commit)
+    from weightline.store.gitrefs import read_files
+
+    text, lock_text, signature = read_files(  # one git process for the three
+        settings.root, commit, [settings.manifest, "dvc.lock", settings.signature]
+    )
+    if text is None:
+        text = manifest_text(settings, commit)  # raises NotFound, saying what to do
     manifest = parse(text, f"{settings.manifest} of {label}")
     weights_path = manifest["weights"]["path"]
-    lock_text = git.show(settings.root, commit, "dvc.lock")
     if lock_text is None:
         raise NotFound(f"{label} has no dvc.lock: it cannot be fetched")
     entry = dvclock.output(dvclock.parse(lock_text, f"dvc.lock of {label}"), weights_path)
@@ -161,7 +166,6 @@ def get_commit(
         )
     out_dir = output_directory(out_dir, settings.root)
     target = out_dir / Path(weights_path).name  # the name only: a path in the manifest can't escape
-    signature = git.show(settings.root, commit, settings.signature)
     for name, content in (("manifest.json", text), ("signature.json", signature)):
         existing = out_dir / name
         if content is not None and existing.exists() and existing.read_text() != content:

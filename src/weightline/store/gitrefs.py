@@ -207,6 +207,18 @@ class Batch:
         self.process.wait()
 
 
+def read_files(root: Path, commit: str, paths: list[str]) -> list[str | None]:
+    """The text of files at a commit (None where missing), through one git process."""
+    batch = Batch(root)
+    try:
+        found = batch.read([f"{commit}:{path}" for path in paths])
+    finally:
+        batch.close()
+    return [
+        item[1].decode("utf-8", "replace") if item and item[0] == "blob" else None for item in found
+    ]
+
+
 def tag_object(found: tuple[str, bytes] | None) -> TagObject | None:
     if found is None:
         return None
