@@ -118,7 +118,7 @@ def project(path: Path, size_mib: int, source: Path) -> dict[str, str]:
         message = f"Registering artifact model version {version}\n\n{json.dumps(summary)}\n"
         sh(path, source, "git", "tag", "--annotate", "--message", message, f"model@{version}")
         caches[version] = str(path / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:])
-    sh(path, source, *dvc("push", "--quiet"))
+        sh(path, source, *dvc("push", "--quiet"))  # every version on the remote, as after CI
     return caches
 
 
