@@ -148,11 +148,15 @@ def test_sorting_limits_and_formats(history: Project):
         (["--since", "yesterday"], "'yesterday' is not a time: use 30d"),
         (["--sort", "accuracy"], "sort by version, created, author, metrics.<name>"),
         (["--sort", "metrics.f1:up"], "the direction is :asc or :desc"),
-        (["--limit", "0"], "--limit must be at least 1"),
     ],
 )
 def test_bad_filters_are_refused_naming_the_bad_part(history: Project, args, says):
     assert says in refused(history, "query", *args)
+
+
+def test_out_of_range_arguments_are_usage_errors(history: Project):
+    done = weightline(history, "query", "--limit", "0", check=False)
+    assert done.returncode == 2 and "--limit: 0 is out of range" in done.stderr
 
 
 def test_filter_values_never_reach_the_sql(history: Project):
@@ -211,7 +215,7 @@ def test_sql_reads_the_documented_views(history: Project):
         ("DROP VIEW versions", "runs one SELECT"),
         ("SELECT 1; DELETE FROM metric", "one statement"),
         ("SELECT * FROM tag", "only the views versions, metrics, params"),
-        ("SELECT body FROM manifest", "only the views"),
+        ("SELECT * FROM version", "only the views"),
         ("WITH x AS (SELECT 1) SELECT * FROM meta", "only the views"),
         ("SELECT * FROM pragma_table_info('version')", "SQL error"),
         ("SELECT * FROM nope", "no such table: nope"),

@@ -186,17 +186,20 @@ def fetch_object(
             copy_file(cached, part, f"copying {label} from the local DVC cache")
             return part, "cache"
         odb = _odb(repo, remote)
-        if not _reach("read", repo, remote, lambda: odb.exists(md5)):
-            where = "neither the local DVC cache nor the" if use_cache else "not even the"
-            raise NotFound(
-                f"{where} {describe(repo, remote)} has {label} "
-                f"(object {md5}): push them first (`weightline push` in the clone that trained "
-                "them), or `dvc fetch` them from where they are"
-            )
 
         def copy() -> None:
-            with progress.transfer(f"downloading {label} from {describe(repo, remote)}") as bar:
-                odb.fs.get_file(odb.oid_to_path(md5), str(part), callback=_callback(bar))
+            # Straight to the download: an existence check first would answer "no" for a remote
+            # that cannot be reached or read (some filesystems say so), hiding the real cause.
+            try:
+                with progress.transfer(f"downloading {label} from {describe(repo, remote)}") as bar:
+                    odb.fs.get_file(odb.oid_to_path(md5), str(part), callback=_callback(bar))
+            except FileNotFoundError as error:
+                where = "neither the local DVC cache nor the" if use_cache else "not even the"
+                raise NotFound(
+                    f"{where} {describe(repo, remote)} has {label} "
+                    f"(object {md5}): push them first (`weightline push` in the clone that "
+                    "trained them), or `dvc fetch` them from where they are"
+                ) from error
 
         _reach("download from", repo, remote, copy)
     except BaseException:
