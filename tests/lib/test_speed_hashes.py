@@ -166,3 +166,16 @@ def test_the_cache_is_found_without_dvc_only_where_no_configuration_moves_it(rel
     assert object_path(released.path, md5) == found
     released.dvc("cache", "dir", "--local", str(released.path.parent / "elsewhere"))
     assert object_path(released.path, md5) is None
+
+
+def test_checkout_pulls_what_the_local_cache_lacks_and_verifies_it(two: Micro):
+    commit = two.git("rev-list", "-n", "1", "model@v1.0.0")
+    weights = json.loads(two.git("show", f"{commit}:models/manifest.json"))["weights"]
+    cached = object_path(two.path, weights["md5"])
+    assert cached is not None
+    cached.unlink()  # as in a fresh clone: only the remote has it
+    (two.path / digest.STORE).unlink()
+    api.checkout("v1.0.0", root=two.path)
+    path = two.path / weights["path"]
+    assert cached.exists() and sha256_file(path) == weights["sha256"]
+    assert Hashes(two.path).known(cached, weights["md5"], weights["size"]) == weights["sha256"]

@@ -54,13 +54,16 @@ def checkout(settings: Settings, version: RegisteredVersion) -> RegisteredVersio
         "--detach",
         f"refs/tags/{version.name}",
     )
-    from dvc.exceptions import DvcException
+    from dvc.exceptions import CheckoutError, DvcException
 
     progress.phase(f"pulling the weights and data of {version.name} (dvc pull)")
     started = time.time_ns()
     with repository(settings.root) as repo:
         try:
-            repo.pull()
+            try:  # all in the local cache (a rollback, say): no need to ask the remote
+                repo.checkout()
+            except CheckoutError:  # some objects are not: what `dvc pull` does
+                repo.pull()
         except DvcException as error:
             raise RemoteUnavailable(
                 f"checked out {version.name}, but `dvc pull` failed: {error}"
