@@ -70,7 +70,7 @@ def test_seed_story(project: Project, tmp_path: Path):
         ("v1.0.0", "initial"),
     ]
     shown = json.loads(weightline(project, "show", "model@v1.1.0", "--json").stdout)
-    assert shown["data"]["inputs"][1]["rows"] == 455 - 40
+    assert shown["data"]["inputs"][1]["rows"] == 569 - 40  # data/raw: the whole table
     diff = json.loads(weightline(project, "diff", "v1.0.0", "v1.2.0", "--json").stdout)
     assert {"key": "model.C", "old": 1.0, "new": 0.05} in diff["config"]
     assert {d["path"] for d in diff["data"]} == {"data/raw", "data/prepared"}
