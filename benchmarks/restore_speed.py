@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -73,6 +74,9 @@ def sh(repo: Path, source: Path, *command: str) -> str:
 
 
 def timed(repo: Path, source: Path, *command: str) -> float:
+    """Seconds of one command, started with no dirty pages left by the one before it: each
+    writes a GiB, and the kernel writing back the last one would slow down the next."""
+    os.sync()
     start = time.perf_counter()
     sh(repo, source, *command)
     return time.perf_counter() - start
