@@ -173,7 +173,7 @@ def predict(project: Project, frame: pd.DataFrame | list, suffix: str = ".csv"):
         frame.to_parquet(path, index=False)
     else:
         path.write_text(json.dumps(frame))
-    return weightline(project, "predict", "v1.0.0", "--input", str(path), check=False)
+    return weightline(project, "predict", "v1.0.0", "--input", str(path), "--csv", check=False)
 
 
 def test_signature_contract(released: Project):
@@ -183,10 +183,12 @@ def test_signature_contract(released: Project):
 
     done = predict(project, frame)
     assert done.returncode == 0, done.stderr
-    probabilities = pd.read_csv(pd.io.common.StringIO(done.stdout))["probability"]
+    answers = pd.read_csv(pd.io.common.StringIO(done.stdout))
+    assert list(answers.columns) == ["label", "probability_0", "probability_1"]
+    probabilities = answers["probability_1"]
     from sklearn.metrics import accuracy_score, roc_auc_score
 
-    assert round(accuracy_score(labels, probabilities >= 0.5), 6) == manifest["metrics"]["accuracy"]
+    assert round(accuracy_score(labels, answers["label"]), 6) == manifest["metrics"]["accuracy"]
     assert round(roc_auc_score(labels, probabilities), 6) == manifest["metrics"]["roc_auc"]
     parquet = predict(project, frame.astype({"mean_area": "float32"}), ".parquet")
     assert parquet.returncode == 0, parquet.stderr  # float32 -> float64 is a safe upcast
@@ -202,7 +204,8 @@ def test_signature_contract(released: Project):
     }
     for expected, bad in cases.items():
         refused = predict(project, bad)
-        assert refused.returncode == 1 and expected in refused.stderr, (expected, refused.stderr)
+        assert refused.returncode == EXIT["SignatureError"], (expected, refused.stderr)
+        assert expected in refused.stderr, (expected, refused.stderr)
     records = frame.head(2).to_dict(orient="records")
     records[0]["mean_radius"] = [1.0, 2.0]
     refused = predict(project, records, ".json")
@@ -213,7 +216,7 @@ def test_signature_contract(released: Project):
         "from weightline import load_model\n"
         "model = load_model('v1.0.0')\n"
         "frame = pd.read_csv('data/holdout/holdout.csv').drop(columns=['target'])\n"
-        "print(model.version.name, float(model.predict(frame).sum()))\n"
+        "print(model.version.name, float(model.predict(frame)['probability_1'].sum()))\n"
     )
     out = project.run("python", "-c", script).stdout.split()
     assert out[0] == "model@v1.0.0" and abs(float(out[1]) - probabilities.sum()) < 1e-9
