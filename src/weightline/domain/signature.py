@@ -11,6 +11,7 @@ those versions were, a binary classifier of the labels 0 and 1 with one `probabi
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,7 +48,7 @@ class Column:
 def _dtype_name(dtype: object) -> str:
     """NumPy's name for a dtype; pandas' own dtypes (text, categories) by their pandas name."""
     try:
-        return np.dtype(dtype).name  # type: ignore[call-overload]
+        return str(np.dtype(dtype).name)  # type: ignore[call-overload]
     except TypeError:
         return str(dtype)
 
@@ -156,7 +157,7 @@ class Signature:
     def input_shape(self) -> list[int]:
         return [-1, len(self.inputs)]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "schema_version": SCHEMA_VERSION,
             "task": self.task,
@@ -170,8 +171,8 @@ class Signature:
         return json.dumps(self.to_dict(), indent=2) + "\n"
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Signature":
-        def columns(items: list[dict]) -> tuple[Column, ...]:
+    def from_dict(cls, data: dict[str, Any]) -> "Signature":
+        def columns(items: list[dict[str, Any]]) -> tuple[Column, ...]:
             return tuple(
                 Column(
                     i["name"], i["dtype"], tuple(i.get("shape", (-1,))), i.get("nullable", False)

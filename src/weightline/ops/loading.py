@@ -22,6 +22,7 @@ on the frame's index: `label` (the class name) and, when the model has `predict_
 """
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ import pandas as pd
 
 from weightline.domain.signature import METADATA_KEY, Signature
 from weightline.domain.tags import RegisteredVersion
-from weightline.errors import ConfigurationError, WeightlineError
+from weightline.errors import ConfigurationError, IntegrityError, NotFound, Refused
 from weightline.ops.register import resolve
 from weightline.settings import Settings, entry_point, load
 
@@ -39,7 +40,7 @@ from weightline.settings import Settings, entry_point, load
 @dataclass
 class LoadedModel:
     version: RegisteredVersion
-    manifest: dict
+    manifest: dict[str, Any]
     signature: Signature
     weights: Path
     model: Any
@@ -65,6 +66,7 @@ def predictions(signature: Signature, model: Any, frame: pd.DataFrame, where: st
     if hasattr(model, "predict"):
         numbers = _class_numbers(model.predict(features), rows, where)
     else:
+        assert probabilities is not None  # load_version checked it has one of the two
         numbers = np.argmax(probabilities, axis=1)
     answer: dict[str, Any] = {"label": signature.class_names(numbers)}
     if probabilities is not None:
@@ -97,25 +99,33 @@ def _class_numbers(values: Any, rows: int, where: str) -> np.ndarray:
     )
 
 
-def header_signature(weights: Path) -> dict | None:
+def header_signature(weights: Path) -> dict[str, Any] | None:
     from safetensors import safe_open
 
     with safe_open(str(weights), framework="numpy") as handle:
         metadata = handle.metadata() or {}
     if METADATA_KEY not in metadata:
         return None
-    return json.loads(metadata[METADATA_KEY]).get("signature")
+    found: dict[str, Any] | None = json.loads(metadata[METADATA_KEY]).get("signature")
+    return found
 
 
 def load_version(settings: Settings, ref: str) -> LoadedModel:
     from weightline.ops.restore import get
 
     version = resolve(settings, ref)
-    fetched = get(settings, version.name, settings.root / ".weightline" / "versions" / version.name)
+    private = settings.root / ".weightline" / "versions" / version.name
+    try:
+        fetched = get(settings, version, private)
+    except Refused as error:  # only weightline writes here: another copy is a corrupt one
+        raise IntegrityError(
+            f"{error} (weightline's own copy in {private} was changed after it was verified: "
+            "remove that directory to fetch the version again)"
+        ) from error
     manifest = json.loads((fetched.weights.parent / "manifest.json").read_text())
     embedded = header_signature(fetched.weights)
     if embedded is not None and embedded != manifest["signature"]:
-        raise WeightlineError(
+        raise IntegrityError(
             f"the signature inside {version.name}'s weights differs from its manifest: "
             f"run `weightline verify {version.version}`"
         )
@@ -138,23 +148,27 @@ def load_model(ref: str, root: Path | None = None) -> LoadedModel:
 def read_frame(path: Path) -> pd.DataFrame:
     """Rows to predict on or check for drift: CSV, Parquet or JSON (records), or a clear error."""
     if not path.is_file():
-        raise WeightlineError(
+        raise NotFound(
             f"{path} does not exist or is not a file: give a .csv, .parquet or .json (records) file"
         )
-    readers = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".json": _read_json}
+    readers: dict[str, Callable[[Path], pd.DataFrame]] = {
+        ".csv": pd.read_csv,
+        ".parquet": pd.read_parquet,
+        ".json": _read_json,
+    }
     reader = readers.get(path.suffix.lower())
     if reader is None:
-        raise WeightlineError(f"{path}: use a .csv, .parquet or .json (records) file")
+        raise Refused(f"{path}: use a .csv, .parquet or .json (records) file")
     try:
         frame = reader(path)
     except UnicodeDecodeError as error:
-        raise WeightlineError(
-            f"{path} is not UTF-8 text ({error.reason}): re-save it as UTF-8"
-        ) from None
+        raise Refused(f"{path} is not UTF-8 text ({error.reason}): re-save it as UTF-8") from error
+    except RecursionError:
+        raise Refused(f"{path} is nested too deeply: give one object per row") from None
     except (ValueError, ImportError, OSError) as error:
-        raise WeightlineError(f"cannot read {path}: {str(error).splitlines()[0]}") from None
+        raise Refused(f"cannot read {path}: {str(error).splitlines()[0]}") from error
     if frame.empty:
-        raise WeightlineError(f"{path} has no rows: give a file with data")
+        raise Refused(f"{path} has no rows: give a file with data")
     return frame
 
 
