@@ -17,24 +17,36 @@ def _number(value: SupportsFloat) -> float | None:
     return None if not np.isfinite(number) else round(number, 6)
 
 
-def describe(features: pd.DataFrame, labels: np.ndarray[Any, Any] | None = None) -> dict[str, Any]:
+def _feature(values: pd.Series) -> dict[str, Any]:
+    """count, missing, mean, std, min, max and quantiles of one column (as numbers)."""
+    column = pd.to_numeric(values, errors="coerce").astype("float64")
+    present = column.dropna()
+    if present.empty:
+        return {"count": 0, "missing": len(column)}
+    return {
+        "count": int(present.size),
+        "missing": int(column.size - present.size),
+        "mean": _number(present.mean()),
+        "std": _number(present.std(ddof=0)),
+        "min": _number(present.min()),
+        "max": _number(present.max()),
+        "quantiles": {f"{q:g}": _number(present.quantile(q)) for q in QUANTILES},
+    }
+
+
+def describe(
+    features: pd.DataFrame, labels: np.ndarray[Any, Any] | None = None, task: str = "classification"
+) -> dict[str, Any]:
+    """Each feature's distribution, and the target's: class shares, or for a regression task the
+    distribution of the number to predict."""
     summary: dict[str, Any] = {"rows": len(features), "features": {}}
     for name in features.columns:
-        column = pd.to_numeric(features[name], errors="coerce").astype("float64")
-        present = column.dropna()
-        if present.empty:
-            summary["features"][str(name)] = {"count": 0, "missing": len(column)}
-            continue
-        summary["features"][str(name)] = {
-            "count": int(present.size),
-            "missing": int(column.size - present.size),
-            "mean": _number(present.mean()),
-            "std": _number(present.std(ddof=0)),
-            "min": _number(present.min()),
-            "max": _number(present.max()),
-            "quantiles": {f"{q:g}": _number(present.quantile(q)) for q in QUANTILES},
-        }
-    if labels is not None:
+        summary["features"][str(name)] = _feature(features[name])
+    if labels is not None and task == "regression":
+        # A number to predict: summarised like a feature (drift compares its distribution), never
+        # as one "class" per distinct value.
+        summary["target"] = {"distribution": _feature(pd.Series(np.asarray(labels, dtype=float)))}
+    elif labels is not None:
         values, counts = np.unique(np.asarray(labels), return_counts=True)
         summary["target"] = {
             "classes": {str(v): int(c) for v, c in zip(values.tolist(), counts, strict=True)},

@@ -116,7 +116,7 @@ class Run:
             },
             "code": self.code,
             "environment": environment(),
-            "training_data": summary.describe(features, labels),
+            "training_data": summary.describe(features, labels, signature.task),
         }
         write_atomic(weights.with_name("signature.json"), signature.to_json())
         write_atomic(weights.with_name("training.json"), json.dumps(record, indent=2) + "\n")

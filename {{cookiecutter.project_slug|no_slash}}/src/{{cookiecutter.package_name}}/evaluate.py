@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig
 from sklearn import metrics
-from weightline.ops.weights import read_signature
+from weightline import read_signature
 
 from . import dataset, model
 from .config import ConfigError, load_config, run_stage

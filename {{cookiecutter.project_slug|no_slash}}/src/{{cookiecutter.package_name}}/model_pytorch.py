@@ -16,8 +16,7 @@ import numpy as np
 import torch
 from omegaconf import DictConfig
 from torch import nn
-from weightline import Signature
-from weightline.ops.weights import load_arrays, save_arrays
+from weightline import Signature, load_arrays, save_arrays
 
 from .config import Task
 
@@ -115,7 +114,7 @@ def fit(features: np.ndarray, target: np.ndarray, cfg: DictConfig) -> Classifier
 
 
 def save(model: Classifier | Regressor, path: Path, metadata: dict[str, str]) -> None:
-    """Write the state dict as safetensors (C-ordered by weightline; see weightline.ops.weights)."""
+    """Write the state dict as safetensors (C-ordered by weightline.save_arrays)."""
     state = model.network.state_dict()
     arrays = {name: tensor.detach().cpu().numpy() for name, tensor in state.items()}
     save_arrays(arrays, path, metadata)

@@ -14,8 +14,7 @@ import numpy as np
 from omegaconf import DictConfig
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.preprocessing import StandardScaler
-from weightline import Signature
-from weightline.ops.weights import load_arrays, save_arrays
+from weightline import Signature, load_arrays, save_arrays
 
 from .config import Task
 
@@ -90,7 +89,7 @@ def _arrays(scaler: StandardScaler, fitted: LogisticRegression | Ridge) -> list[
 
 
 def save(model: Linear, path: Path, metadata: dict[str, str]) -> None:
-    """Write the arrays as safetensors (C-ordered by weightline; see weightline.ops.weights)."""
+    """Write the arrays as safetensors (C-ordered by weightline.save_arrays)."""
     save_arrays(model.arrays(), path, metadata)
 
 
