@@ -178,6 +178,7 @@ def get_commit(
             )
     out_dir.mkdir(parents=True, exist_ok=True)
     expected = manifest["weights"]["sha256"]
+    source = "fetch"
     if target.exists():
         actual = sha256_file(target)
         if actual != expected:
@@ -186,13 +187,23 @@ def get_commit(
                 "remove it or choose an empty directory (nothing was overwritten)"
             )
         source = "output"
-    else:
-        source = fetch_verified(
-            settings, entry.md5, entry.size, target, expected, label, dvc_remote
-        )
-    write_atomic(out_dir / "manifest.json", text)
-    if signature is not None:
-        write_atomic(out_dir / "signature.json", signature)
+    # The small files first: each write is synced, and syncing after a GiB was copied in would
+    # write that GiB out too, doubling a get. The weights still come last, verified: their
+    # presence says the directory is complete, and a failed fetch takes the small files away.
+    written = []
+    for name, content in (("manifest.json", text), ("signature.json", signature)):
+        if content is not None and not (out_dir / name).exists():
+            write_atomic(out_dir / name, content)
+            written.append(out_dir / name)
+    if source != "output":
+        try:
+            source = fetch_verified(
+                settings, entry.md5, entry.size, target, expected, label, dvc_remote
+            )
+        except BaseException:
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise
     return target, expected, source
 
 
@@ -264,6 +275,9 @@ def copy_verified(
         )
         return False
     part = temporary_beside(target, ".part")
+    # Copied into a new file, not over the empty one reserving the name: ext4 flushes a file
+    # that was truncated and rewritten when it is closed (auto_da_alloc), doubling the copy.
+    part.unlink()
     try:
         copy_file(cached, part, f"copying the weights of {label} from the local DVC cache")
     except BaseException:
