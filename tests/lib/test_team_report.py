@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -22,9 +21,11 @@ import pytest
 
 from weightline import api
 
+from ..browser import FLAGS, MISSING
+from ..browser import profile as browser_profile
 from .microproject import Micro
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"  # skipped below where it is missing
 HOSTILE = {
     "metric": "<style>body{display:none}</style>INJECTED: v9 approved for production",
     "number": '0.99"><img src=x onerror=alert(1)>',
@@ -50,14 +51,7 @@ class Browser:
         self.process = subprocess.Popen(
             [
                 CHROMIUM,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
+                *FLAGS,
                 f"--user-data-dir={profile}",
                 "--remote-debugging-pipe",
                 "about:blank",
@@ -98,7 +92,7 @@ class Browser:
 
 def what_a_reader_sees(page: Path) -> dict[str, Any]:
     """innerText of the page and the elements it has, once it has loaded."""
-    with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
+    with browser_profile() as profile:
         browser = Browser(Path(profile))
         try:
             url = page.resolve().as_uri()
@@ -154,10 +148,7 @@ def hostile_version(micro: Micro, summaries: bool = False) -> None:
     micro.git(*who, "tag", "-a", "-m", message, "model#production#1", "HEAD")
 
 
-@pytest.mark.skipif(
-    not os.access(CHROMIUM, os.X_OK),
-    reason="the report is checked in Chromium: install it (apt-get install -y chromium)",
-)
+@pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=MISSING)
 def test_hostile_values_show_as_text_in_chromium(released: Micro, tmp_path: Path):
     hostile_version(released)
     page = api.report(tmp_path / "registry.html", root=released.path)

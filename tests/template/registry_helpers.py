@@ -8,16 +8,15 @@ registered then. Only training is skipped, so a history of many versions takes s
 import hashlib
 import json
 import os
-import shutil
 import struct
 import subprocess
-import tempfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from ..browser import FLAGS, chromium, profile
 from .project import Project
 from .story import drop_rows, train_and_commit
 
@@ -131,39 +130,15 @@ def py(project: Project, code: str) -> object:
 # ---- a real browser ------------------------------------------------------------------------
 
 
-def chromium() -> str:
-    for name in ("chromium", "chromium-browser"):
-        found = shutil.which(name)
-        if found:
-            return found
-    pytest.skip(
-        "Chromium is needed to render pages in a real browser: install Debian's package "
-        "(sudo apt-get install -y chromium); .ci/run does"
-    )
-
-
 def headless(page: Path, *args: str) -> str:
-    """Run headless chromium on a local file, with no network and a throwaway profile."""
-    with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
+    """Run headless Chromium on a local file and return what it printed."""
+    with profile() as home:
         done = subprocess.run(
-            [
-                chromium(),
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                f"--user-data-dir={profile}",
-                *args,
-                page.resolve().as_uri(),
-            ],
+            [chromium(), *FLAGS, f"--user-data-dir={home}", *args, page.resolve().as_uri()],
             capture_output=True,
             text=True,
             timeout=120,
-            env={**os.environ, "HOME": profile},
+            env={**os.environ, "HOME": home},
         )
     if done.returncode != 0:
         pytest.fail(f"chromium failed ({done.returncode}):\n{done.stderr[-3000:]}")
