@@ -62,9 +62,9 @@ def test_deeply_nested_json_input_is_refused_by_name(inside, released: Micro, ca
     deep = tmp_path / "deep.json"
     deep.write_text("[" * 100_000 + "]" * 100_000)
     code, _, err = run(capsys, "predict", "v1.0.0", "--input", str(deep))
-    assert code == 1 and "nested too deeply" in err, err
+    assert code == 4 and "nested too deeply" in err, err
     code, _, err = run(capsys, "drift", "v1.0.0", "--data", str(deep))
-    assert code == 1 and "nested too deeply" in err, err
+    assert code == 4 and "nested too deeply" in err, err
 
 
 UNBOUNDED = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "

@@ -421,4 +421,4 @@ def test_a_ten_percent_canary_by_key(project: Project) -> None:
     assert report["primary"] == "v1.0.0"
     [comparison] = report["comparisons"]
     assert comparison["candidate"] == "v1.1.0" and comparison["error_rate_change"] == 0
-    assert comparison["outputs"]["probability"]["psi"] is not None
+    assert comparison["outputs"]["probability_1"]["psi"] is not None

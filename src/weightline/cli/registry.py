@@ -115,10 +115,9 @@ def cmd_sql(args: argparse.Namespace) -> None:
 
 
 def cmd_drift(args: argparse.Namespace) -> None:
-    from weightline.cli.versions import read_rows
     from weightline.domain import drift
 
-    report = api.drift(args.ref, read_rows(args.data), args.threshold)
+    report = api.drift(args.ref, api.read_frame(Path(args.data)), args.threshold)
     if args.json:
         print_json({"data": args.data, **report})
     else:

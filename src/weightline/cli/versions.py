@@ -222,7 +222,7 @@ def cmd_verify(args: argparse.Namespace) -> None:
 def cmd_predict(args: argparse.Namespace) -> None:
     import pandas as pd
 
-    rows = read_rows(args.input)
+    rows = api.read_frame(Path(args.input))
     loaded = api.load_model(args.ref)
     predictions = loaded.predict(rows)
     frame = (
@@ -236,19 +236,6 @@ def cmd_predict(args: argparse.Namespace) -> None:
     fmt = output_format(args)
     rows = [{str(k): v for k, v in row.items()} for row in frame.to_dict(orient="records")]
     emit(rows, [str(c) for c in frame.columns], fmt, "no rows")
-
-
-def read_rows(path: str) -> Any:
-    """api.read_frame, with a file nested too deeply for the JSON parser refused by name."""
-    try:
-        return api.read_frame(Path(path))
-    except RecursionError:
-        from weightline.errors import WeightlineError
-
-        raise WeightlineError(
-            f"{path} is nested too deeply to be rows: give a JSON list of flat objects "
-            "(records), a .csv or a .parquet file"
-        ) from None
 
 
 def legacy_frame(loaded: Any, values: Any) -> Any:
