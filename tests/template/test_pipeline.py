@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from .project import Project, bake, sha256
+from .story import set_in_yaml
 
 pytestmark = pytest.mark.slow
 
@@ -32,13 +33,6 @@ def test_train_push_delete_pull_round_trip(cookies, tmp_path, framework):
     # Same machine, same inputs: a forced re-run gives the same bytes.
     project.dvc("repro", "--force", "train")
     assert sha256(project.weights) == original
-
-
-def set_in_yaml(path, key, value):
-    """Edit one key of a conf file, as a user would in an editor."""
-    data = yaml.safe_load(path.read_text())
-    data[key] = value
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
 def test_conf_edit_retrains_and_exp_run_sets_a_value(cookies, tmp_path):
