@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from weightline import api
 from weightline.cli.main import Adder, json_flag
 from weightline.cli.output import print_json, table
 from weightline.domain.gate import Report
 from weightline.errors import Refused
+
+if TYPE_CHECKING:
+    from weightline.ops.promote import StageChange
 
 REBASE_HINT = (
     "to promote on the new hold-out set, re-base the gate on its absolute thresholds: "
@@ -79,12 +82,7 @@ def cmd_rollback(args: argparse.Namespace) -> None:
         pushed = sent.tags
     else:
         change, pushed = api.rollback(args.stage, args.reason), []
-    if args.json:
-        print_json({"tags": change.tags, "version": change.version.name, "pushed": pushed})
-        return
-    print(f"rolled back {args.stage} to {change.version.name} ({', '.join(change.tags)})")
-    if pushed:
-        print(f"pushed {', '.join(pushed)}")
+    done(args, change, pushed, f"rolled back {args.stage} to {change.version.name}")
 
 
 def cmd_archive(args: argparse.Namespace) -> None:
@@ -93,12 +91,15 @@ def cmd_archive(args: argparse.Namespace) -> None:
         pushed = sent.tags
     else:
         change, pushed = api.archive(args.ref, args.reason), []
+    done(args, change, pushed, "archived")
+
+
+def done(args: argparse.Namespace, change: StageChange, pushed: list[str], what: str) -> None:
+    """A stage change as JSON, or one line: what was done, its tags, what was pushed."""
     if args.json:
         print_json({"tags": change.tags, "version": change.version.name, "pushed": pushed})
         return
-    print(
-        "archived: " + ", ".join(change.tags) + (f"; pushed {', '.join(pushed)}" if pushed else "")
-    )
+    print(f"{what}: {', '.join(change.tags)}" + (f"; pushed {', '.join(pushed)}" if pushed else ""))
 
 
 def cmd_stages(args: argparse.Namespace) -> None:
