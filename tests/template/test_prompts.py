@@ -93,6 +93,7 @@ def test_every_prompt_is_in_words_and_every_choice_explained(tmp_path: Path):
         "artifact_name": "",
         "dvc_remote": str(tmp_path / "remote"),
         "s3_endpoint_url": "",
+        "dvc_cache": "",
     }
     for key, answer in answers.items():
         prompt = prompts[key]

@@ -17,6 +17,11 @@ PACKAGE = {{ cookiecutter.package_name | quoted }}
 REMOTE_URL = {{ cookiecutter.dvc_remote | quoted }}
 S3_ENDPOINT_URL = {{ cookiecutter.s3_endpoint_url | quoted }}
 REMOTE_NAME = "storage"
+# How DVC puts tracked files in the workspace (README, "Rollback speed"): "copy" gives each
+# checkout its own bytes (a reflink where the filesystem can); "link" hardlinks or symlinks the
+# read-only cache entry, so a rollback of any size takes milliseconds.
+CACHE_TYPES = {"copy": "reflink,copy", "link": "reflink,hardlink,symlink"}
+CACHE_TYPE = CACHE_TYPES[{{ cookiecutter.dvc_cache | quoted }}]
 DATA = ["data/raw", "data/holdout"]
 LOCK = "requirements.lock"
 # src/ on the path lets this run before the project is installed (from cookiecutter's environment).
@@ -70,6 +75,7 @@ def init_dvc() -> list[str]:
     dvc("init", "--quiet")
     dvc("config", "core.analytics", "false")
     dvc("config", "core.autostage", "true")
+    dvc("config", "cache.type", CACHE_TYPE)
     with Path(".dvcignore").open("a") as ignore:  # tool caches must not change a stage's deps
         ignore.write("__pycache__/\n*.pyc\n.ruff_cache/\n.pytest_cache/\n.mypy_cache/\n")
     return [".dvc", ".dvcignore"]

@@ -34,12 +34,18 @@ def read_table(path: Path, key: str = "data.raw") -> pd.DataFrame:
 
 
 def write_table(table: pd.DataFrame, path: Path) -> None:
-    """Write a frame in the format its suffix names (.csv or .parquet)."""
+    """Write a frame in the format its suffix names (.csv or .parquet).
+
+    The table goes to a new file that then replaces `path`: with DVC's link cache types the old
+    file is a link into the cache, and writing into it would change every version's copy.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
     if path.suffix.lower() == ".parquet":
-        table.to_parquet(path, index=False)
+        table.to_parquet(partial, index=False)
     else:
-        table.to_csv(path, index=False)
+        table.to_csv(partial, index=False)
+    partial.replace(path)
 
 
 def read(path: Path, data: DataConfig, key: str = "data.raw") -> pd.DataFrame:
