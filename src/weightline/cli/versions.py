@@ -222,9 +222,9 @@ def cmd_verify(args: argparse.Namespace) -> None:
 def cmd_predict(args: argparse.Namespace) -> None:
     import pandas as pd
 
-    rows = api.read_frame(Path(args.input))
+    features = api.read_frame(Path(args.input))
     loaded = api.load_model(args.ref)
-    predictions = loaded.predict(rows)
+    predictions = loaded.predict(features)
     frame = (
         predictions if isinstance(predictions, pd.DataFrame) else legacy_frame(loaded, predictions)
     )
