@@ -16,15 +16,30 @@ def baked(cookies, tmp_path: Path) -> Project:
     return bake(cookies, tmp_path)
 
 
-@pytest.fixture(scope="module")
-def released_once(cookies_session, tmp_path_factory: pytest.TempPathFactory) -> Project:
-    """v1.0.0 trained, registered, pushed (weights, then tag) to a directory remote and origin."""
-    where = tmp_path_factory.mktemp("released")
-    project = bake(cookies_session, where)
-    train_and_commit(project, "Train the first model")
-    add_origin(project, where)
-    weightline(project, "push")
+@pytest.fixture(scope="session")
+def trained_session(cookies_session, tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """The default project, trained, committed and registered as v1.0.0 by its post-commit hook.
+
+    Built once per test process; fixtures take copies (`Project.copy`), never this one.
+    """
+    project = bake(cookies_session, tmp_path_factory.mktemp("trained"))
+    said = train_and_commit(project, "Train the first model")
+    assert "registered model@v1.0.0 (initial" in said, said
     return project
+
+
+@pytest.fixture(scope="module")
+def trained_once(trained_session: Project, tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """A copy of `trained_session` for one module's tests to build on."""
+    return trained_session.copy(tmp_path_factory.mktemp("trained") / "project")
+
+
+@pytest.fixture(scope="module")
+def released_once(trained_once: Project) -> Project:
+    """v1.0.0 pushed (weights, then tag) to a directory remote and a git origin."""
+    add_origin(trained_once, trained_once.path.parent)
+    weightline(trained_once, "push")
+    return trained_once
 
 
 @pytest.fixture

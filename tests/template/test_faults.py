@@ -34,8 +34,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.faults]
 
 
 @pytest.fixture
-def s3_project(cookies, tmp_path: Path, moto_port: int, aws_credentials):
-    """v1.0.0 registered (not pushed) in a project whose S3 remote sits behind a FlakyProxy."""
+def s3_project(cookies, tmp_path: Path, moto_port: int, aws_credentials, monkeypatch):
+    """v1.0.0 registered (not pushed) in a project whose S3 remote sits behind a FlakyProxy.
+
+    botocore tries a dead server once more, not four times with back-off: what is tested is what
+    weightline does once DVC gives up, not how long DVC keeps trying.
+    """
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
     bucket = f"faults-{abs(hash(tmp_path)) % 10**8}"
     boto3.client("s3", endpoint_url=f"http://127.0.0.1:{moto_port}").create_bucket(Bucket=bucket)
     proxy = FlakyProxy(moto_port)

@@ -22,14 +22,11 @@ STAGES = ("staging", "production", "archived")
 
 
 @pytest.fixture(scope="module")
-def prepared(cookies_session, tmp_path_factory) -> Project:
+def prepared(trained_once: Project) -> Project:
     """v1.0.0 plus CANDIDATES commits with other weights, all on the DVC remote; a lenient gate."""
-    from .project import bake, weightline
-    from .story import train_and_commit
+    from .project import weightline
 
-    where = tmp_path_factory.mktemp("property")
-    project = bake(cookies_session, where)
-    train_and_commit(project, "Train")
+    project = trained_once
     gate = project.path / "conf/gate.yaml"
     rules = yaml.safe_load(gate.read_text())
     for metric in rules["metrics"].values():  # the gate is tested elsewhere; here it must pass

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from .project import EXIT, Project, bake, sha256, tags, weightline
+from .project import EXIT, Project, sha256, tags, weightline
 from .story import (
     add_origin,
     commit_without_hook,
@@ -22,18 +22,10 @@ from .story import (
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def registered(cookies_session, tmp_path_factory) -> Project:
-    """A project trained once and registered as v1.0.0 by the post-commit hook."""
-    project = bake(cookies_session, tmp_path_factory.mktemp("registered"))
-    out = train_and_commit(project, "Train the first model")
-    assert "registered model@v1.0.0 (initial" in out, out
-    return project
-
-
 @pytest.fixture
-def project(registered: Project, tmp_path: Path) -> Project:
-    return registered.copy(tmp_path / "project")
+def project(trained_once: Project, tmp_path: Path) -> Project:
+    """A project trained once and registered as v1.0.0 by the post-commit hook: a copy."""
+    return trained_once.copy(tmp_path / "project")
 
 
 def test_seed_story(project: Project, tmp_path: Path):
