@@ -23,7 +23,6 @@ from .story import (
     commit_without_hook,
     remote_tags,
     set_in_yaml,
-    train_and_commit,
     version_summary,
 )
 
@@ -34,7 +33,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.faults]
 
 
 @pytest.fixture
-def s3_project(cookies, tmp_path: Path, moto_port: int, aws_credentials, monkeypatch):
+def s3_project(trained_session, tmp_path: Path, moto_port: int, aws_credentials, monkeypatch):
     """v1.0.0 registered (not pushed) in a project whose S3 remote sits behind a FlakyProxy.
 
     botocore tries a dead server once more, not four times with back-off: what is tested is what
@@ -44,8 +43,9 @@ def s3_project(cookies, tmp_path: Path, moto_port: int, aws_credentials, monkeyp
     bucket = f"faults-{abs(hash(tmp_path)) % 10**8}"
     boto3.client("s3", endpoint_url=f"http://127.0.0.1:{moto_port}").create_bucket(Bucket=bucket)
     proxy = FlakyProxy(moto_port)
-    project = bake(cookies, tmp_path, dvc_remote=f"s3://{bucket}/p", s3_endpoint_url=proxy.url)
-    assert "registered model@v1.0.0" in train_and_commit(project, "Train")
+    project = trained_session.copy(tmp_path / "project")
+    project.dvc("remote", "modify", "--local", "storage", "url", f"s3://{bucket}/p")
+    project.dvc("remote", "modify", "--local", "storage", "endpointurl", proxy.url)
     origin = add_origin(project, tmp_path)
     return project, proxy, origin
 

@@ -14,16 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from .project import EXIT, Project, bake, weightline
+from .project import EXIT, Project, weightline
 from .registry_helpers import add_version, build_history, py, stage_tag, tag
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("registry")]
 ALL = ["v2.0.0", "v1.3.0", "v1.2.0", "v1.1.0", "v1.0.0"]
 
 
-@pytest.fixture(scope="module")
-def history(cookies_session, tmp_path_factory) -> Project:
-    return build_history(bake(cookies_session, tmp_path_factory.mktemp("history")))
+@pytest.fixture(scope="session")
+def history(trained_session: Project, tmp_path_factory) -> Project:
+    """Session-scoped: xdist may run this module's tests apart, which would rebuild it."""
+    return build_history(trained_session.copy(tmp_path_factory.mktemp("history") / "project"))
 
 
 @pytest.fixture

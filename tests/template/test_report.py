@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .project import Project, bake, weightline
+from .project import Project, weightline
 from .registry_helpers import BOB, add_version, build_history, count_color, headless, stage_tag
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("report")]
@@ -54,10 +54,11 @@ class Dom(HTMLParser):
         return " ".join(" ".join(self.text.get(ident, [])).split())
 
 
-@pytest.fixture(scope="module")
-def page(cookies_session, tmp_path_factory) -> tuple[Project, Path]:
+@pytest.fixture(scope="session")
+def page(trained_session: Project, tmp_path_factory) -> tuple[Project, Path]:
+    """Session-scoped: xdist may run this module's tests apart, which would rebuild it."""
     root = tmp_path_factory.mktemp("report")
-    project = build_history(bake(cookies_session, root))
+    project = build_history(trained_session.copy(root / "project"))
 
     def hostile(m: dict) -> None:
         m["config"]["model"]["name"] = HOSTILE

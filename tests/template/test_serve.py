@@ -24,17 +24,23 @@ import pandas as pd
 import pytest
 
 from .project import Project, weightline
-from .story import retrain, version_summary
+from .story import add_origin, retrain, version_summary
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("serve")]
 
 WAIT = 180  # seconds any one condition may take on a loaded 2-core machine before we give up
 
 
-@pytest.fixture(scope="module")
-def two_versions(released_once: Project, tmp_path_factory: pytest.TempPathFactory) -> Project:
-    """v1.0.0 in production (gated), v1.1.0 (C=0.5) trained, pushed and in staging."""
-    project = released_once.copy(tmp_path_factory.mktemp("serve") / "project")
+@pytest.fixture(scope="session")
+def two_versions(trained_session: Project, tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """v1.0.0 in production (gated), v1.1.0 (C=0.5) trained, pushed and in staging.
+
+    Session-scoped: xdist may run this module's tests apart, which would rebuild it.
+    """
+    where = tmp_path_factory.mktemp("serve")
+    project = trained_session.copy(where / "project")
+    add_origin(project, where)
+    weightline(project, "push")
     retrain(project, 0.5, "Train with C=0.5")
     weightline(project, "promote", "v1.0.0", "--to", "staging")
     weightline(project, "promote", "v1.0.0", "--to", "production")
