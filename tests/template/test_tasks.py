@@ -70,10 +70,9 @@ class Case:
         )
 
 
-# Each task once per framework, and each kind of label and file at least once. (PyTorch's binary
-# model on the example data is trained in test_pipeline and test_reproduce.)
 CASES = {
     "sklearn-binary-text-csv": Case("sklearn", "binary", "wines.csv", "two"),
+    "pytorch-binary-text-csv": Case("pytorch", "binary", "wines.csv", "two"),
     "sklearn-multiclass-integer-csv": Case("sklearn", "multiclass", "wines.csv", "integer"),
     "pytorch-multiclass-text-parquet": Case("pytorch", "multiclass", "wines.parquet", "text"),
     "sklearn-regression-csv": Case("sklearn", "regression", "patients.csv", ""),
