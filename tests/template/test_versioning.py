@@ -232,3 +232,25 @@ def test_register_refusals_change_nothing(project: Project):
     commit_without_hook(project, "Manifest repaired")
     out = weightline(project, "register", "--version", "v2.0.0").stdout
     assert "registered model@v2.0.0 (major:" in out
+
+
+def test_the_default_relative_remote_takes_two_versions_pushed_late(cookies, tmp_path: Path):
+    """The answer nobody changes, `../<slug>-dvc-storage`: DVC resolved it against `/` for
+    revisions other than the workspace, so a late push of two versions wrote outside the project."""
+    result = cookies.bake()  # every default, the remote included
+    assert result.exit_code == 0, result.exception
+    project = Project(Path(result.project_path), result.context)
+    config = (project.path / ".dvc/config").read_text()
+    assert "url = ../../tumour-classifier-dvc-storage" in config, config  # relative to .dvc/
+    outside = set(Path("/").iterdir())
+    assert "registered model@v1.0.0" in train_and_commit(project, "Train the first model")
+    set_in_yaml(project.path / "conf/model/logreg.yaml", "C", 0.5)
+    assert "registered model@v1.1.0" in train_and_commit(project, "C=0.5, before any push")
+    add_origin(project, tmp_path)
+
+    pushed = weightline(project, "push").stdout
+    assert "model@v1.0.0" in pushed and "model@v1.1.0" in pushed
+    verified = weightline(project, "verify", "--all").stdout
+    assert "model@v1.0.0: ok" in verified and "model@v1.1.0: ok" in verified
+    assert any((project.path.parent / "tumour-classifier-dvc-storage").rglob("*"))
+    assert set(Path("/").iterdir()) == outside, "something was written outside the test's root"
