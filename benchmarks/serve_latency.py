@@ -185,6 +185,7 @@ def bake(where: Path) -> Path:
     )  # fmt: skip
     project = next(p for p in where.iterdir() if (p / "dvc.yaml").exists())
     env["PYTHONPATH"] = str(project / "src")
+    env["PATH"] = os.pathsep.join([str(bin_dir), env["PATH"]])  # the stages' `python`
     run(str(bin_dir / "dvc"), "repro", cwd=project)
     run("git", "add", "--all", cwd=project)
     run("git", "-c", "core.hooksPath=/dev/null", "commit", "-qm", "train", cwd=project)
