@@ -86,6 +86,7 @@ def test_default_bake_is_a_ready_repo(baked: Project):
         "names",
     ],
 )
+@pytest.mark.slow  # eight bakes, each linted and tested: the fast tier keeps the default one
 def test_every_option_bakes_clean(cookies, tmp_path, answers):
     project = bake(cookies, tmp_path, **answers)
     context = project.context

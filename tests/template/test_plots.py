@@ -13,6 +13,8 @@ from .registry_helpers import headless, png_pixels
 from .story import retrain
 
 BLUE, RED = (0x1F, 0x77, 0xB4), (0xD6, 0x27, 0x28)  # the first version, the second
+pytestmark = pytest.mark.slow  # trains two versions
+
 NO_CHROMIUM = "Debian's chromium paints the plots: apt-get install -y chromium (CI installs it)"
 
 
