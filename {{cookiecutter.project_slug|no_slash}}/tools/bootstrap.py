@@ -17,9 +17,9 @@ PACKAGE = {{ cookiecutter.package_name | quoted }}
 REMOTE_URL = {{ cookiecutter.dvc_remote | quoted }}
 S3_ENDPOINT_URL = {{ cookiecutter.s3_endpoint_url | quoted }}
 REMOTE_NAME = "storage"
-# How DVC puts tracked files in the workspace (README, "Rollback speed"): "copy" gives each
+# How DVC puts tracked files in the workspace (the manual, "Rollback speed"): "copy" gives each
 # checkout its own bytes (a reflink where the filesystem can); "link" hardlinks or symlinks the
-# read-only cache entry, so a rollback of any size takes milliseconds.
+# read-only cache entry, so a rollback copies no bytes, whatever the weights weigh.
 CACHE_TYPES = {"copy": "reflink,copy", "link": "reflink,hardlink,symlink"}
 CACHE_TYPE = CACHE_TYPES[{{ cookiecutter.dvc_cache | quoted }}]
 DATA = ["data/raw", "data/holdout"]

@@ -41,11 +41,14 @@ def write_table(table: pd.DataFrame, path: Path) -> None:
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
-    if path.suffix.lower() == ".parquet":
-        table.to_parquet(partial, index=False)
-    else:
-        table.to_csv(partial, index=False)
-    partial.replace(path)
+    try:
+        if path.suffix.lower() == ".parquet":
+            table.to_parquet(partial, index=False)
+        else:
+            table.to_csv(partial, index=False)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)  # left only if writing failed
 
 
 def read(path: Path, data: DataConfig, key: str = "data.raw") -> pd.DataFrame:
