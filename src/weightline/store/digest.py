@@ -96,6 +96,8 @@ class Hashes:
             self.record(path, md5, size, sha256, found)
 
     def record(self, path: Path, md5: str, size: int, sha256: str, found: list[int]) -> None:
+        from weightline.store.files import write_atomic
+
         key = self.key(md5, size)
         entry = self.entries.pop(key, None)
         if not isinstance(entry, dict) or entry.get("sha256") != sha256:
@@ -106,18 +108,6 @@ class Hashes:
         for stale in list(self.entries)[:-KEEP_ENTRIES]:
             del self.entries[stale]
         with suppress(OSError):  # a read-only checkout: hashing again next time is the only cost
-            self.save()
-
-    def save(self) -> None:
-        """Replace the store in one rename, without syncing it: it is a cache (a damaged one is
-        ignored), and a sync right after a GiB was written would wait for that GiB to reach the
-        disk, which is most of a checkout with the copy cache type."""
-        from weightline.store.files import temporary_beside
-
-        part = temporary_beside(self.path, ".tmp")
-        try:
-            part.write_text(json.dumps(self.entries, separators=(",", ":")))
-            os.replace(part, self.path)
-        except BaseException:
-            part.unlink(missing_ok=True)
-            raise
+            # Not synced: a damaged store is ignored, and a sync right after a GiB was written
+            # would wait for that GiB to reach the disk (most of a copy-type checkout).
+            write_atomic(self.path, json.dumps(self.entries, separators=(",", ":")), sync=False)

@@ -54,15 +54,20 @@ def temporary_beside(path: Path, suffix: str) -> Path:
     return Path(tmp)
 
 
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write via a temporary file and a rename: readers see the old file or the new, never half."""
+def write_atomic(path: Path, data: str | bytes, sync: bool = True) -> None:
+    """Write via a temporary file and a rename: readers see the old file or the new, never half.
+
+    `sync=False` skips the fsync, for caches whose loss costs only recomputing: a sync right after
+    a large write waits for all of it to reach the disk.
+    """
     raw = data.encode() if isinstance(data, str) else data
     tmp = temporary_beside(path, ".tmp")
     try:
         with tmp.open("wb") as handle:
             handle.write(raw)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
