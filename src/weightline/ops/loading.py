@@ -100,10 +100,10 @@ def _class_numbers(values: Any, rows: int, where: str) -> np.ndarray:
 
 
 def header_signature(weights: Path) -> dict[str, Any] | None:
-    from safetensors import safe_open
+    """The signature in the weights' header as written (a dict, compared with the manifest's)."""
+    from weightline.ops.weights import read_metadata
 
-    with safe_open(str(weights), framework="numpy") as handle:
-        metadata = handle.metadata() or {}
+    metadata = read_metadata(weights)
     if METADATA_KEY not in metadata:
         return None
     found: dict[str, Any] | None = json.loads(metadata[METADATA_KEY]).get("signature")

@@ -44,9 +44,14 @@ def load_arrays(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
         return arrays, dict(handle.metadata() or {})
 
 
-def read_signature(path: Path) -> Signature | None:
-    """The signature in a weights file's header (only the header is read); None if it has none."""
+def read_metadata(path: Path) -> dict[str, str]:
+    """The metadata in a weights file's header (only the header is read)."""
     from safetensors import safe_open
 
     with safe_open(str(path), framework="numpy") as handle:
-        return Signature.from_metadata(handle.metadata())
+        return dict(handle.metadata() or {})
+
+
+def read_signature(path: Path) -> Signature | None:
+    """The signature in a weights file's header (only the header is read); None if it has none."""
+    return Signature.from_metadata(read_metadata(path))
