@@ -11,21 +11,17 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from weightline import api
 
-from ..browser import FLAGS, MISSING
+from ..browser import FLAGS, chromium
 from ..browser import profile as browser_profile
 from .microproject import Micro
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"  # skipped below where it is missing
 HOSTILE = {
     "metric": "<style>body{display:none}</style>INJECTED: v9 approved for production",
     "number": '0.99"><img src=x onerror=alert(1)>',
@@ -50,7 +46,7 @@ class Browser:
 
         self.process = subprocess.Popen(
             [
-                CHROMIUM,
+                chromium(),  # skips the test, saying how to install it, where it is missing
                 *FLAGS,
                 f"--user-data-dir={profile}",
                 "--remote-debugging-pipe",
@@ -148,7 +144,6 @@ def hostile_version(micro: Micro, summaries: bool = False) -> None:
     micro.git(*who, "tag", "-a", "-m", message, "model#production#1", "HEAD")
 
 
-@pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=MISSING)
 def test_hostile_values_show_as_text_in_chromium(released: Micro, tmp_path: Path):
     hostile_version(released)
     page = api.report(tmp_path / "registry.html", root=released.path)

@@ -2,7 +2,6 @@
 headless Chromium with no network, and the same plots in `weightline report`."""
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +13,6 @@ from .story import retrain
 
 BLUE, RED = (0x1F, 0x77, 0xB4), (0xD6, 0x27, 0x28)  # the first version, the second
 pytestmark = pytest.mark.slow  # trains two versions
-
-NO_CHROMIUM = "Debian's chromium paints the plots: apt-get install -y chromium (CI installs it)"
 
 
 @pytest.fixture(scope="module")
@@ -41,9 +38,6 @@ def test_plots_command_draws_both_versions_from_their_commits(two_versions: Proj
     assert "<script" not in page and "default-src 'none'" in page
 
 
-@pytest.mark.skipif(
-    not (shutil.which("chromium") or shutil.which("chromium-browser")), reason=NO_CHROMIUM
-)
 def test_chromium_paints_two_versions_curves_overlaid(two_versions: Project, tmp_path: Path):
     output = tmp_path / "plots.html"
     weightline(two_versions, "plots", "v1.0.0", "v1.1.0", "-o", str(output))
