@@ -23,9 +23,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def project(trained_once: Project, tmp_path: Path) -> Project:
+def project(trained_session: Project, tmp_path: Path) -> Project:
     """A project trained once and registered as v1.0.0 by the post-commit hook: a copy."""
-    return trained_once.copy(tmp_path / "project")
+    return trained_session.copy(tmp_path / "project")
 
 
 def test_seed_story(project: Project, tmp_path: Path):
