@@ -1,7 +1,6 @@
 """Set-up without DVC where cookiecutter runs (pipx-style), finished by the real `make setup`,
 which locks the whole environment (requirements.lock, with hashes) and installs exactly that."""
 
-import os
 import re
 import subprocess
 import sys
@@ -48,7 +47,6 @@ def test_bake_without_dvc_then_make_setup_finishes_idempotently(
     env = project.env()
     env.pop("PYTHONPATH")  # the project's own venv, nothing borrowed from this suite
     env["PIP_INDEX_URL"] = package_index  # weightline from a real index, as the README says
-    env["PIP_NO_COMPILE"] = "1"  # the suite's time: Python compiles what it imports anyway
     project.run("make", "setup", env=env)
     assert project.git("log", "-2", "--format=%s").splitlines() == [
         "Lock the environment: requirements.lock",
@@ -92,7 +90,6 @@ def test_make_demo_trains_and_commits(tmp_path):
         [sys.executable, str(TEMPLATE / "scripts/demo.py"), "--build", str(tmp_path)],
         capture_output=True,
         text=True,
-        env={**os.environ, "PIP_NO_COMPILE": "1"},
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "accuracy" in done.stdout and "dvc exp run" in done.stdout
