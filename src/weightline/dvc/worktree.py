@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from weightline.errors import WeightlineError
+from weightline.errors import RemoteUnavailable, WeightlineError
 
 NO_HOOKS = ["git", "-c", "core.hooksPath=/dev/null"]  # the project's hooks would run DVC early
 
@@ -39,19 +39,45 @@ def environment(tree: Path) -> dict[str, str]:
     }
 
 
-def prepare_dvc(root: Path, tree: Path, env: dict[str, str]) -> None:
-    """Let DVC in the worktree reach what it reaches in the user's repository."""
+def prepare_dvc(root: Path, tree: Path) -> None:
+    """Let DVC in the worktree reach what it reaches in the user's repository.
+
+    Written through DVC's own configuration code in this process, as `dvc remote modify
+    --local` and `dvc cache dir --local` would write it: a `dvc` process for each costs more
+    than half a second, and the gate prepares a worktree on every promotion to production.
+    """
+    from dvc.config import Config
+
     from weightline.dvc.remote import absolute_locations
 
     local = root / ".dvc" / "config.local"
     if local.exists():  # credentials and local remotes; not in git, so not in the worktree
         shutil.copy2(local, tree / ".dvc" / "config.local")
     overrides = absolute_locations(root)
-    dvc = [sys.executable, "-m", "dvc"]
-    for name, remote in overrides.get("remote", {}).items():
-        run([*dvc, "remote", "modify", "--local", name, "url", remote["url"]], tree, env, "dvc")
     cache = overrides.get("cache", {}).get("dir") or str((root / ".dvc" / "cache").resolve())
-    run([*dvc, "cache", "dir", "--local", cache], tree, env, "dvc cache dir")
+    try:
+        with Config(dvc_dir=str(tree / ".dvc")).edit("local") as config:
+            for name, remote in overrides.get("remote", {}).items():
+                config["remote"].setdefault(name, {})["url"] = remote["url"]
+            config["cache"]["dir"] = cache
+    except Exception as error:  # DVC's config errors share no base class worth naming
+        raise WeightlineError(
+            f"cannot point DVC in a temporary worktree at {root}'s cache and remotes: {error}"
+        ) from error
+
+
+def pull(tree: Path, target: str, what: str) -> None:
+    """`dvc pull <target>` in the worktree (from the user's cache, else the remote), in this
+    process: one DVC import, not another interpreter."""
+    from dvc.exceptions import DvcException
+
+    from weightline.dvc.remote import repository
+
+    with repository(tree) as repo:
+        try:
+            repo.pull(targets=[str(tree / target)])  # DVC reads targets from the cwd
+        except DvcException as error:
+            raise RemoteUnavailable(f"{what} failed: {error}") from error
 
 
 @contextmanager
@@ -66,7 +92,7 @@ def worktree(root: Path, commit: str, prefix: str = "weightline-") -> Iterator[P
             [*NO_HOOKS, "worktree", "add", "--detach", str(tree), commit], root, env, "git worktree"
         )
         added = True
-        prepare_dvc(root, tree, env)
+        prepare_dvc(root, tree)
         yield tree
     finally:
         if added:

@@ -143,7 +143,7 @@ def check(
     `rebase` (a reason) accepts a hold-out set that changed since production was gated, holding
     the candidate to the absolute thresholds.
     """
-    from weightline.dvc.worktree import run, worktree
+    from weightline.dvc.worktree import pull, worktree
     from weightline.ops.restore import get_commit
 
     ref, commit = evaluator_commit(settings)
@@ -183,14 +183,7 @@ def check(
         tempfile.TemporaryDirectory(prefix="weightline-gate-") as tmp,
         worktree(settings.root, commit, "weightline-gate-") as tree,
     ):
-        from weightline.dvc.worktree import environment
-
-        run(
-            [sys.executable, "-m", "dvc", "pull", "--quiet", f"{settings.holdout}.dvc"],
-            tree,
-            environment(tree),
-            "fetching the hold-out set (from the DVC cache, else the remote)",
-        )
+        pull(tree, f"{settings.holdout}.dvc", "fetching the hold-out set for the gate")
         rules = load_rules(tree / "conf")
         paths = {}
         weights, sha, _ = get_commit(settings, candidate.commit, candidate.name, Path(tmp) / "c")
