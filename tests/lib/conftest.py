@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,24 +15,53 @@ from weightline import api
 from .microproject import Micro, add_origin, create
 
 
+def built_once(name: str, factory: pytest.TempPathFactory, build: Callable[[Path], Micro]) -> Micro:
+    """A project every test process of this run shares, built by whichever asks first.
+
+    Under pytest-xdist each worker has its own temporary directory; their parent is the run's.
+    The project is only ever copied, never changed, so one build serves every worker.
+    """
+    shared = factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    path = shared / name / "project"
+    with (shared / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the others wait for the first build
+        if not (shared / name / "built").exists():
+            shutil.rmtree(shared / name, ignore_errors=True)
+            path.mkdir(parents=True)
+            build(path)
+            (shared / name / "built").touch()
+    return Micro(path, path.parent / f"{path.name}-remote")
+
+
 @pytest.fixture(scope="session")
 def micro_released(tmp_path_factory: pytest.TempPathFactory) -> Micro:
     """v1.0.0 registered and pushed (weights to the directory remote, tag to a bare origin)."""
-    micro = create(tmp_path_factory.mktemp("micro") / "project")
-    micro.train(0.0, "Train the first model")
-    api.register(root=micro.path)
-    add_origin(micro)
-    api.push(root=micro.path)
-    return micro
+
+    def build(path: Path) -> Micro:
+        micro = create(path)
+        micro.train(0.0, "Train the first model")
+        api.register(root=micro.path)
+        add_origin(micro)
+        api.push(root=micro.path)
+        return micro
+
+    return built_once("micro-released", tmp_path_factory, build)
 
 
 @pytest.fixture(scope="session")
 def micro_two(micro_released: Micro, tmp_path_factory: pytest.TempPathFactory) -> Micro:
     """The released project plus v1.1.0 (another config), registered but not pushed."""
-    micro = micro_released.copy(tmp_path_factory.mktemp("micro-two") / "project")
-    micro.train(0.05, "Shrink the centroids a little")
-    api.register(root=micro.path)
-    return micro
+
+    def build(path: Path) -> Micro:
+        shutil.rmtree(path)
+        micro = micro_released.copy(path)
+        micro.train(0.05, "Shrink the centroids a little")
+        api.register(root=micro.path)
+        return micro
+
+    return built_once("micro-two", tmp_path_factory, build)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import pytest
 
 from weightline import api
 
-from .microproject import Micro
+from .microproject import Micro, set_remote_url
 
 SHRINKS = (0.1, 0.2, 0.3, 0.4)  # one trained commit each, on branches train-1 .. train-4
 
@@ -31,7 +31,7 @@ def trained_base(released: Micro, path: Path) -> Micro:
         base.git("checkout", "--quiet", "-B", f"train-{number}", "main")
         base.train(shrink, f"Shrink {shrink}")
     base.git("checkout", "--quiet", "main")
-    base.dvc("checkout", "--quiet")
+    base.checkout_outputs()
     return base
 
 
@@ -59,22 +59,7 @@ class Team:
             check=True,
             timeout=120,
         )
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "dvc",
-                "remote",
-                "modify",
-                "--local",
-                "storage",
-                "url",
-                str(self.remote),
-            ],
-            cwd=path,
-            check=True,
-            timeout=120,
-        )
+        set_remote_url(path, str(self.remote))
         return path
 
     def server_tags(self) -> dict[str, str]:
@@ -99,7 +84,7 @@ def make_team(base: Micro, path: Path, size: int = 2) -> Team:
     for name in "bcdefg"[: size - 1]:
         clone = base.copy(path / name)
         clone.git("remote", "set-url", "origin", str(origin))
-        clone.dvc("remote", "modify", "--local", "storage", "url", str(remote))
+        clone.set_remote_url(str(remote))
         shutil.rmtree(path / f"{name}-origin.git")
         shutil.rmtree(path / f"{name}-remote")
         clones.append(clone)
@@ -109,7 +94,7 @@ def make_team(base: Micro, path: Path, size: int = 2) -> Team:
 def check_out(micro: Micro, branch: str) -> str:
     """Make a trained commit the clone's main (as if it had trained it); returns the commit."""
     micro.git("checkout", "--quiet", "-B", "main", branch)
-    micro.dvc("checkout", "--quiet")
+    micro.checkout_outputs()
     return micro.git("rev-parse", "HEAD")
 
 
