@@ -7,6 +7,7 @@ the library runs against it for real, in seconds. The template's tests cover the
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -226,8 +227,8 @@ class Micro:
         saved = dict(os.environ)
         os.environ.update(self.environment())
         try:
-            with Repo(str(self.path)) as repo:
-                repo.reproduce()
+            with contextlib.chdir(self.path), Repo(str(self.path)) as repo:
+                repo.reproduce()  # of ./dvc.yaml: DVC finds targets from the cwd
         finally:
             os.environ.clear()
             os.environ.update(saved)
