@@ -36,14 +36,18 @@ def checkout(settings: Settings, version: RegisteredVersion) -> RegisteredVersio
     """`git checkout <tag>` and `dvc pull`, refusing over uncommitted work, then verify.
 
     Git's hooks are off for this checkout: the project's post-checkout hook would run a second
-    `dvc checkout` right after ours. One DVC session; the weights are read only if nothing
-    vouches for them (see verify_checked_out).
+    `dvc checkout` right after ours. With a link cache type and every object in the local
+    cache, the outputs are linked without DVC (dvc.link, which says when); otherwise one DVC
+    session. The weights are read only if nothing vouches for them (see verify_checked_out).
     """
-    from weightline.dvc.remote import cache_path, repository
+    from weightline.dvc import link
+    from weightline.dvc.cache import cache_types, object_path
     from weightline.ops.register import check_clean
 
     check_clean(settings)
     weights = parse(manifest_text(settings, version.commit), settings.manifest)["weights"]
+    # The outputs of the commit checked out now (the tree is clean), for the checkout by links.
+    before = link.outputs(settings.root) if link.link_first(cache_types(settings.root)) else None
     progress.phase(f"checking out {version.name} (commit {version.commit[:10]})")
     git.run(
         settings.root,
@@ -54,10 +58,31 @@ def checkout(settings: Settings, version: RegisteredVersion) -> RegisteredVersio
         "--detach",
         f"refs/tags/{version.name}",
     )
+    started = time.time_ns()
+    cached = None
+    if before is not None:
+        progress.phase(f"linking the weights and data of {version.name} from the local DVC cache")
+    if before is not None and link.checkout(settings.root, before):
+        cached = object_path(settings.root, weights["md5"])
+    if cached is None:
+        cached = pull(settings, version.name, weights["md5"])
+    actual = verify_checked_out(settings, weights, cached, started)
+    if actual != weights["sha256"]:
+        raise IntegrityError(
+            f"{weights['path']} has SHA-256 {actual}, but {version.name}'s manifest "
+            f"says {weights['sha256']}: the DVC cache or remote is corrupt"
+        )
+    return version
+
+
+def pull(settings: Settings, label: str, md5: str) -> Path:
+    """`dvc checkout` of the commit checked out, or `dvc pull` if the local cache lacks
+    objects; the local cache's path of the object `md5`."""
     from dvc.exceptions import CheckoutError, DvcException
 
-    progress.phase(f"pulling the weights and data of {version.name} (dvc pull)")
-    started = time.time_ns()
+    from weightline.dvc.remote import cache_path, repository
+
+    progress.phase(f"pulling the weights and data of {label} (dvc pull)")
     with repository(settings.root) as repo:
         try:
             try:  # all in the local cache (a rollback, say): no need to ask the remote
@@ -66,16 +91,9 @@ def checkout(settings: Settings, version: RegisteredVersion) -> RegisteredVersio
                 repo.pull()
         except DvcException as error:
             raise RemoteUnavailable(
-                f"checked out {version.name}, but `dvc pull` failed: {error}"
+                f"checked out {label}, but `dvc pull` failed: {error}"
             ) from error
-        cached = cache_path(repo, weights["md5"])
-    actual = verify_checked_out(settings, weights, cached, started)
-    if actual != weights["sha256"]:
-        raise IntegrityError(
-            f"{weights['path']} has SHA-256 {actual}, but {version.name}'s manifest "
-            f"says {weights['sha256']}: the DVC cache or remote is corrupt"
-        )
-    return version
+        return cache_path(repo, md5)
 
 
 CLOCK_SLACK_NS = 100_000_000  # file times come from a coarser clock than time.time_ns()
@@ -179,8 +197,9 @@ def get_commit(
     out_dir.mkdir(parents=True, exist_ok=True)
     expected = manifest["weights"]["sha256"]
     source = "fetch"
-    if target.exists():
-        actual = sha256_file(target)
+    if target.exists():  # a link to the verified cache entry (an earlier get) is not read
+        md5, size = entry.md5, entry.size
+        actual = Hashes(settings.root).known(target, md5, size) or sha256_file(target)
         if actual != expected:
             raise Refused(
                 f"{target} already exists with SHA-256 {actual}, but {label} has {expected}: "
@@ -256,8 +275,13 @@ def fetch_verified(
 def copy_verified(
     settings: Settings, cached: Path, md5: str, size: int, target: Path, expected: str, label: str
 ) -> bool:
-    """Copy the local DVC cache's entry to `target` if its SHA-256 is `expected` (reading it
-    only if it was not verified before); False if the cache lacks it or holds other bytes."""
+    """Put the local DVC cache's entry at `target` if its SHA-256 is `expected` (reading it
+    only if it was not verified before); False if the cache lacks it or holds other bytes.
+
+    As DVC's `cache.type` says: with a link type, `target` is a link to the cache entry (read
+    only, as DVC's protected cache is), else a copy (a reflink where the filesystem can)."""
+    from weightline.dvc.cache import cache_types
+    from weightline.dvc.link import place
     from weightline.dvc.remote import copy_file
 
     if not cached.is_file():
@@ -275,11 +299,12 @@ def copy_verified(
         )
         return False
     part = temporary_beside(target, ".part")
-    # Copied into a new file, not over the empty one reserving the name: ext4 flushes a file
-    # that was truncated and rewritten when it is closed (auto_da_alloc), doubling the copy.
+    # Linked or copied into a new file, not over the empty one reserving the name: ext4 flushes
+    # a file that was truncated and rewritten when it is closed (auto_da_alloc), doubling a copy.
     part.unlink()
     try:
-        copy_file(cached, part, f"copying the weights of {label} from the local DVC cache")
+        if place(cached.resolve(), part, cache_types(settings.root) or ["copy"]) is None:
+            copy_file(cached, part, f"copying the weights of {label} from the local DVC cache")
     except BaseException:
         part.unlink(missing_ok=True)
         raise
