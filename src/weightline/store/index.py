@@ -394,32 +394,42 @@ def store(conn: sqlite3.Connection, settings: Settings, batch: Batch, refs: list
     artifact, path = settings.artifact, settings.manifest  # properties: computed once, not per tag
     objects = [tag_object(found) for found in batch.read([r.object_id for r in refs])]
     kinds = [classify(ref, artifact, tag) for ref, tag in zip(refs, objects, strict=True)]
+    faults = [fault for _, fault in kinds]
     wanted = [i for i, (kind, fault) in enumerate(kinds) if kind == "version" and not fault]
-    blobs = batch.stream([f"{objects[i].target_id}:{path}" for i in wanted])  # type: ignore[union-attr]  # classify() passed only readable tags
+    # Manifests asked for newest first: git stores a file's versions as deltas of one another,
+    # and resolves them for less in this order (10,000 versions in benchmarks/registry_scale.py:
+    # 1.1 s of git's CPU instead of 1.7). The rows are kept in the tags' order all the same.
+    wanted.sort(key=lambda i: -objects[i].fields["created_epoch"])  # type: ignore[union-attr]  # classify() passed only readable tags
+    blobs = batch.stream([f"{objects[i].target_id}:{path}" for i in wanted])  # type: ignore[union-attr]
+    (last_id,) = conn.execute("SELECT coalesce(max(id), 0) FROM version").fetchone()
+    versions: dict[int, tuple[tuple[Any, ...], list[tuple[str, tuple[Any, ...]]]]] = {}
+    for i in wanted:
+        ref, tag = refs[i], objects[i]
+        assert tag is not None  # classify() faults a tag whose object cannot be read
+        found = next(blobs)  # in the order of `wanted`
+        blob = found[1] if found and found[0] == "blob" else None
+        rows = version_rows(artifact, path, ref, tag.target_id, tag.fields, blob, last_id + i + 1)
+        if isinstance(rows, str):
+            faults[i] = rows
+        else:
+            versions[i] = rows
+    for _ in blobs:  # none left: this lets the reader finish its round
+        raise AssertionError("git answered more objects than asked for")
     tag_rows: list[tuple[str, str, str, str, str | None]] = []
     version_list: list[tuple[Any, ...]] = []
     stage_list: list[dict[str, Any]] = []
     children: dict[str, list[tuple[Any, ...]]] = {}
-    (last_id,) = conn.execute("SELECT coalesce(max(id), 0) FROM version").fetchone()
-    for i, (ref, tag, (kind, fault)) in enumerate(zip(refs, objects, kinds, strict=True)):
+    for i, (ref, tag, (kind, _)) in enumerate(zip(refs, objects, kinds, strict=True)):
         commit = tag.target_id if tag and tag.object_type == "tag" else ref.object_id
-        if fault is None and kind == "version":
-            assert tag is not None  # classify() faults a tag whose object cannot be read
-            found = next(blobs)  # in the order of `wanted`, which is this loop's order
-            blob = found[1] if found and found[0] == "blob" else None
-            rows = version_rows(artifact, path, ref, commit, tag.fields, blob, last_id + i + 1)
-            if isinstance(rows, str):
-                fault = rows
-            else:
-                version_list.append(rows[0])
-                for table, values in rows[1]:
-                    children.setdefault(table, []).append(values)
-        elif fault is None:
+        if i in versions:
+            row, values = versions[i]
+            version_list.append(row)
+            for table, value in values:
+                children.setdefault(table, []).append(value)
+        elif faults[i] is None and kind == "stage":
             assert tag is not None
             stage_list.append(stage_row(artifact, ref, commit, tag.fields))
-        tag_rows.append((ref.name, ref.object_id, kind, commit, fault))
-    for _ in blobs:  # none left: this lets the reader finish its round
-        raise AssertionError("git answered more objects than asked for")
+        tag_rows.append((ref.name, ref.object_id, kind, commit, faults[i]))
     noticed = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     conn.executemany(
         "INSERT INTO tag (name, object_id, kind, commit_id, fault, noticed) "
