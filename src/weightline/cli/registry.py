@@ -13,7 +13,13 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
-from weightline.cli.main import Adder, formats, json_flag, output_format
+from weightline.cli.main import (
+    Adder,
+    RawDescriptionHelpFormatter,
+    formats,
+    json_flag,
+    output_format,
+)
 from weightline.cli.output import emit, print_json
 from weightline.errors import Refused
 
@@ -166,7 +172,7 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
 def add_commands(add: Adder) -> None:
     """Register this module's subcommands through cli.build_parser's `add(name, func, help)`."""
     query = add("query", cmd_query, "find versions: metrics, config, data, author, time, stage")
-    query.formatter_class = argparse.RawDescriptionHelpFormatter
+    query.formatter_class = RawDescriptionHelpFormatter
     query.epilog = (
         'example: weightline query --where "metrics.accuracy > 0.85" --author alice --since 30d\n'
         f"--where fields: {FIELD_HELP}; operators = != < <= > >=; "
@@ -190,7 +196,7 @@ def add_commands(add: Adder) -> None:
     formats(query)
 
     sql = add("sql", cmd_sql, "run one read-only SELECT over the registry's views")
-    sql.formatter_class = argparse.RawDescriptionHelpFormatter
+    sql.formatter_class = RawDescriptionHelpFormatter
     sql.epilog = (
         VIEW_HELP
         + "\nexample: weightline sql \"SELECT version, value FROM metrics WHERE name = 'f1' "
