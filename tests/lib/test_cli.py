@@ -108,3 +108,25 @@ def test_csv_output_neutralises_formulas(inside, two: Micro, capsys):
     inside(two)
     code, out, _ = run(capsys, "sql", "SELECT '=HYPERLINK(1)' AS cell, '-2' AS t, 3 AS n", "--csv")
     assert code == 0 and out.splitlines()[1] == "'=HYPERLINK(1),'-2,3"
+
+
+def test_a_parser_built_for_one_command_says_what_the_full_one_says(monkeypatch, capsys):
+    """cli.main builds only the command being run (a quicker start): its help and its usage
+    errors are those of the parser with every command, at whatever terminal width."""
+    import shutil
+
+    from weightline.cli.main import GROUPS, build_parser, terminal_columns
+
+    def said(parser, argv: list[str]) -> tuple[object, str, str]:
+        with pytest.raises(SystemExit) as done:
+            parser.parse_args(argv)
+        out, err = capsys.readouterr()
+        return done.value.code, out, err
+
+    for columns in ("", "57", "200"):
+        monkeypatch.setenv("COLUMNS", columns)
+        assert terminal_columns() == shutil.get_terminal_size().columns
+        for command in ("query", "sql", "drift", "ls", "promote"):
+            assert command in GROUPS
+            for argv in ([command, "--help"], [command, "--no-such-flag"]):
+                assert said(build_parser(only=command), argv) == said(build_parser(), argv)
