@@ -381,12 +381,20 @@ def read_new(conn: sqlite3.Connection, settings: Settings, refs: list[Ref]) -> N
     commits), then the manifest blob at each of those versions' commits, each worked on as it
     arrives while git reads the next ones.
     """
+    import gc
+
+    # Reading makes millions of short-lived dicts and tuples, none in a cycle: the collector's
+    # passes over them cost a cold build at 10,000 versions 0.12 s (benchmarks/registry_scale.py).
+    collecting = gc.isenabled()
+    gc.disable()
     batch = Batch(settings.root)
     try:
         for start in range(0, len(refs), CHUNK):
             store(conn, settings, batch, refs[start : start + CHUNK])
     finally:
         batch.close()
+        if collecting:
+            gc.enable()
 
 
 def store(conn: sqlite3.Connection, settings: Settings, batch: Batch, refs: list[Ref]) -> None:
@@ -482,7 +490,9 @@ def resolve_all(conn: sqlite3.Connection, artifact: str) -> None:
     ).fetchall()
     parsed = sorted(
         ((Version.parse(version), tag, commit) for tag, version, commit in versions),
-        key=lambda item: (item[0], item[1]),
+        # SemVer order, then the tag; major.minor.patch first, as plain numbers: Versions are
+        # compared only when those tie (at 10,000 versions, 10 ms of sorting instead of 70).
+        key=lambda item: (item[0].major, item[0].minor, item[0].patch, item[0], item[1]),
     )
     skipped: dict[str, str | None] = {}
     on_commit: dict[str, str] = {}
