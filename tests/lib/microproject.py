@@ -212,12 +212,28 @@ class Micro:
         of the fast tier."""
         set_remote_url(self.path, url, name)
 
-    def checkout_outputs(self) -> None:
-        """`dvc checkout`, by DVC in this process (the outputs of what git has checked out)."""
+    def checkout_outputs(self, *targets: str, relink: bool = False) -> None:
+        """`dvc checkout [--relink] [targets]`, by DVC in this process (the outputs of what git
+        has checked out)."""
         from dvc.repo import Repo
 
-        with Repo(str(self.path)) as repo:
-            repo.checkout()
+        with contextlib.chdir(self.path), Repo(str(self.path)) as repo:
+            repo.checkout(targets=list(targets) or None, relink=relink)
+
+    def dvc_status(self, *targets: str) -> dict[str, object]:
+        """`dvc status [targets]`, by DVC in this process: empty when everything is up to date."""
+        from dvc.repo import Repo
+
+        with contextlib.chdir(self.path), Repo(str(self.path)) as repo:
+            return dict(repo.status(targets=list(targets) or None))
+
+    def use_cache_type(self, cache_type: str) -> None:
+        """`dvc config --local cache.type <type>` and `dvc checkout --relink`, in this process."""
+        from dvc.config import Config
+
+        with Config(dvc_dir=str(self.path / ".dvc")).edit("local") as config:
+            config["cache"]["type"] = cache_type
+        self.checkout_outputs(relink=True)
 
     def reproduce(self) -> None:
         """`dvc repro`, by DVC in this process (its stages run as processes, as they always do,

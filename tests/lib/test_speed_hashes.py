@@ -145,8 +145,7 @@ def test_checkout_verifies_once_and_catches_a_changed_cache_entry(two: Micro):
 
 @pytest.mark.parametrize("cache_type", ["hardlink", "symlink"])
 def test_checkout_with_a_link_cache_type_trusts_the_verified_cache_entry(two: Micro, cache_type):
-    two.dvc("config", "--local", "cache.type", cache_type)
-    two.dvc("checkout", "--relink", "--quiet")
+    two.use_cache_type(cache_type)
     api.checkout("v1.0.0", root=two.path)
     path, md5, size = weights_entry(two)
     cached = object_path(two.path, md5)

@@ -29,11 +29,6 @@ def weights_of(micro: Micro, version: str) -> dict:
     return json.loads(micro.git("show", f"{commit}:models/manifest.json"))["weights"]
 
 
-def use(micro: Micro, cache_type: str) -> None:
-    micro.dvc("config", "--local", "cache.type", cache_type)
-    micro.dvc("checkout", "--relink", "--quiet")
-
-
 def checkout_in_a_process(micro: Micro, version: str) -> bool:
     """Check out through the library in a new process; whether it imported DVC."""
     code = (
@@ -51,8 +46,8 @@ def identity(path: Path) -> tuple[int, int]:
 def assert_dvc_agrees(micro: Micro, paths: list[Path], *targets: str) -> None:
     """`dvc status` finds nothing to do, and `dvc checkout` relinks nothing."""
     before = {path: identity(path) for path in paths}
-    assert "up to date" in micro.dvc("status", *targets)
-    micro.dvc("checkout", *targets)
+    assert micro.dvc_status(*targets) == {}
+    micro.checkout_outputs(*targets)
     assert {path: identity(path) for path in paths} == before
 
 
@@ -62,7 +57,7 @@ def test_a_rollback_by_links_needs_no_dvc_and_dvc_agrees(fresh: Micro, cache_typ
     for shrink in (0.0, 0.05):
         two.train(shrink, f"Train with shrink {shrink}")
         api.register(root=two.path)
-    use(two, cache_type)
+    two.use_cache_type(cache_type)
     api.checkout("v1.0.0", root=two.path)  # each version's cache entry verified once
     api.checkout("v1.1.0", root=two.path)
     assert checkout_in_a_process(two, "v1.0.0") is False
@@ -85,7 +80,7 @@ def test_a_rollback_by_links_needs_no_dvc_and_dvc_agrees(fresh: Micro, cache_typ
 
 
 def test_a_directory_output_is_linked_file_by_file(two: Micro):
-    use(two, "hardlink")
+    two.use_cache_type("hardlink")
     first = two.git("rev-parse", "HEAD")
     (two.path / "data/raw/extra.csv").write_text("alpha,beta,gamma,target\n1,2,3,0\n")
     two.dvc("add", "--quiet", "data/raw")
@@ -104,7 +99,7 @@ def test_a_directory_output_is_linked_file_by_file(two: Micro):
 
 
 def test_an_object_missing_from_the_cache_is_left_to_dvc(two: Micro):
-    use(two, "hardlink")
+    two.use_cache_type("hardlink")
     api.checkout("v1.1.0", root=two.path)
     weights = weights_of(two, "v1.0.0")  # pushed with the released version
     cached = object_path(two.path, weights["md5"])
@@ -113,12 +108,12 @@ def test_an_object_missing_from_the_cache_is_left_to_dvc(two: Micro):
     assert checkout_in_a_process(two, "v1.0.0") is True  # DVC pulled it
     path = two.path / weights["path"]
     assert os.path.samefile(path, cached) and sha256_file(path) == weights["sha256"]
-    assert "up to date" in two.dvc("status")
+    assert two.dvc_status() == {}
 
 
 @pytest.mark.parametrize("cache_type", LINK_TYPES)
 def test_a_corrupt_cache_entry_is_caught_and_never_trusted(two: Micro, cache_type):
-    use(two, cache_type)
+    two.use_cache_type(cache_type)
     api.checkout("v1.0.0", root=two.path)
     api.checkout("v1.1.0", root=two.path)
     weights = weights_of(two, "v1.0.0")
@@ -133,7 +128,7 @@ def test_a_corrupt_cache_entry_is_caught_and_never_trusted(two: Micro, cache_typ
 
 @pytest.mark.parametrize("cache_type", LINK_TYPES)
 def test_a_workspace_file_that_is_not_a_cache_link_is_left_to_dvc(two: Micro, cache_type):
-    use(two, cache_type)
+    two.use_cache_type(cache_type)
     api.checkout("v1.1.0", root=two.path)
     path = two.path / weights_of(two, "v1.1.0")["path"]
     path.unlink()
@@ -146,7 +141,7 @@ def test_a_workspace_file_that_is_not_a_cache_link_is_left_to_dvc(two: Micro, ca
 
 
 def test_an_output_the_new_commit_drops_is_removed_only_as_a_cache_link(two: Micro):
-    use(two, "symlink")
+    two.use_cache_type("symlink")
     before = {**(link.outputs(two.path) or {}), "models/old.bin": "0" * 32}
     (two.path / "models/old.bin").write_bytes(b"not a cache link")
     assert link.checkout(two.path, before) is False  # left to DVC, the file kept
@@ -187,7 +182,7 @@ def test_the_cache_type_is_read_from_every_level(released: Micro):
 def test_get_links_the_verified_cache_entry_with_a_link_cache_type(
     released: Micro, tmp_path, cache_type, monkeypatch
 ):
-    use(released, cache_type)
+    released.use_cache_type(cache_type)
     weights = weights_of(released, "v1.0.0")
     cached = object_path(released.path, weights["md5"])
     assert cached is not None
