@@ -6,41 +6,81 @@ can hold come from .gto (GTO's own configuration). The hooks and workflows read 
 (`weightline settings KEY`) rather than keeping copies in shell.
 """
 
-# No `from __future__ import annotations` here: with it, NamedTuple compiles each field's
-# annotation text (a ForwardRef), which made importing this module cost a warm `weightline
-# query` 2 ms of its 50 at 10,000 versions (benchmarks/registry_scale.py; 0.2 ms without).
+from __future__ import annotations
+
 import json
 import os
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
 
 from weightline.errors import ConfigurationError, NotFound
+
+# `typing` only for the type checker: importing it cost a warm `weightline query` about 5 ms of
+# its 50 at 10,000 versions (benchmarks/registry_scale.py), and this module is on that path.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 CACHE = ".weightline/settings.json"
 STAMPED = ("pyproject.toml", "dvc.yaml", ".gto")  # a change to any of them re-reads them
 DEFAULT_STAGES = ("staging", "production", "archived")
-Registrar = Literal["hook", "ci"]
+FIELDS = (  # in the order `weightline settings` prints them
+    "root", "artifact", "weights", "holdout", "metrics", "config", "key_metrics",
+    "first_version", "git_remote", "stage_order", "evaluate", "loader", "stages",
+    "release_branch", "register", "lock", "plots",
+)  # fmt: skip
 
 
-class Settings(NamedTuple):
-    root: Path
-    artifact: str
-    weights: str
-    holdout: str = "data/holdout"
-    metrics: str = "reports/metrics.json"
-    config: str = "models/config.yaml"
-    key_metrics: tuple[str, ...] = ()
-    first_version: str = "v1.0.0"
-    git_remote: str = "origin"
-    stage_order: dict[str, str] = {"production": "staging"}  # noqa: RUF012 (never mutated)
-    evaluate: str = ""  # "package.module:function": weights path -> hold-out metrics
-    loader: str = ""  # "package.module:function": weights path -> model with predict
-    stages: tuple[str, ...] = DEFAULT_STAGES
-    release_branch: str = "main"  # versions are registered from this branch only
-    register: str = "hook"  # who registers on the release branch: the "hook" or "ci"
-    lock: str = "requirements.lock"  # the environment's lock file, hashed into each manifest
-    plots: str = "reports/plots"  # the evaluate stage's plot data
+class Settings:
+    """A project's settings. A plain class, not a NamedTuple or a dataclass, for the reason
+    above; never changed after it is made."""
+
+    __slots__ = FIELDS
+
+    def __init__(
+        self,
+        root: Path,
+        artifact: str,
+        weights: str,
+        holdout: str = "data/holdout",
+        metrics: str = "reports/metrics.json",
+        config: str = "models/config.yaml",
+        key_metrics: tuple[str, ...] = (),
+        first_version: str = "v1.0.0",
+        git_remote: str = "origin",
+        stage_order: dict[str, str] | None = None,  # default: production needs staging first
+        evaluate: str = "",  # "package.module:function": weights path -> hold-out metrics
+        loader: str = "",  # "package.module:function": weights path -> model with predict
+        stages: tuple[str, ...] = DEFAULT_STAGES,
+        release_branch: str = "main",  # versions are registered from this branch only
+        register: str = "hook",  # who registers on the release branch: the "hook" or "ci"
+        lock: str = "requirements.lock",  # the environment's lock file, hashed into manifests
+        plots: str = "reports/plots",  # the evaluate stage's plot data
+    ) -> None:
+        self.root = root
+        self.artifact = artifact
+        self.weights = weights
+        self.holdout = holdout
+        self.metrics = metrics
+        self.config = config
+        self.key_metrics = key_metrics
+        self.first_version = first_version
+        self.git_remote = git_remote
+        self.stage_order = {"production": "staging"} if stage_order is None else stage_order
+        self.evaluate = evaluate
+        self.loader = loader
+        self.stages = stages
+        self.release_branch = release_branch
+        self.register = register
+        self.lock = lock
+        self.plots = plots
+
+    def fields(self) -> dict[str, Any]:
+        """Every setting by name (what the cache stores)."""
+        return {name: getattr(self, name) for name in FIELDS}
+
+    def __repr__(self) -> str:
+        return f"Settings({', '.join(f'{k}={v!r}' for k, v in self.fields().items())})"
 
     @property
     def models_dir(self) -> str:
@@ -63,7 +103,7 @@ class Settings(NamedTuple):
 
     def public(self) -> dict[str, Any]:
         """Every setting by name, derived paths included (what `weightline settings` prints)."""
-        values: dict[str, Any] = self._asdict()
+        values = self.fields()
         values["root"] = str(self.root)
         values["stage_order"] = dict(self.stage_order)
         values.update(manifest=self.manifest, signature=self.signature, training=self.training)
@@ -127,7 +167,7 @@ def load(root: Path | None = None) -> Settings:
         pass  # no cache yet, or an unusable one: parse
     settings = parse(root)
     if stamp:
-        fields = settings._asdict()
+        fields = settings.fields()
         del fields["root"]
         try:
             (root / CACHE).parent.mkdir(exist_ok=True)

@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+
+# `typing` for the type checker only: the query path does not import it (see settings.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # A cell that a spreadsheet would run as a formula: neutralised in CSV output by a leading quote.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

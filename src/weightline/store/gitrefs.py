@@ -5,15 +5,21 @@ versions costs little more than a bare `git for-each-ref`: no git process at all
 fingerprint shows nothing changed, and one `git cat-file --batch` for every object it must read.
 """
 
+from __future__ import annotations
+
 import os
 import re
 import time
 from collections.abc import Iterator
 from contextlib import suppress
 from pathlib import Path
-from typing import Any
 
 from weightline.errors import WeightlineError
+
+# `typing` for the type checker only: the query path does not import it (see settings.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _TAGGER = rb"^tagger (.*) <(.*)> (\d+) ([+-])(\d\d)(\d\d)$"  # compiled when first used
 _SIGNATURE = r"^-----BEGIN (PGP|SSH) SIGNATURE-----$"

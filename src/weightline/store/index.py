@@ -30,15 +30,9 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from weightline.errors import NotFound, WeightlineError
 from weightline.settings import Settings
-
-if TYPE_CHECKING:  # for annotations only: a warm query imports none of these
-    from weightline.domain.manifest import Manifest
-    from weightline.domain.stages import History, StageEvent
-    from weightline.domain.tags import RegisteredVersion
 from weightline.store.gitrefs import (
     Batch,
     Ref,
@@ -49,6 +43,14 @@ from weightline.store.gitrefs import (
     refs_state,
     tag_object,
 )
+
+TYPE_CHECKING = False  # `typing` for the type checker only (see settings.py)
+if TYPE_CHECKING:  # for annotations only: a warm query imports none of these
+    from typing import Any
+
+    from weightline.domain.manifest import Manifest
+    from weightline.domain.stages import History, StageEvent
+    from weightline.domain.tags import RegisteredVersion
 
 # Imported where used, to keep a warm `weightline query` close to a bare `git for-each-ref`:
 # fcntl, hashlib, .semver, .tags, .extract and the rest of weightline (only when the index

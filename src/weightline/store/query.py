@@ -7,14 +7,20 @@ names and operators are taken from fixed lists, so nothing typed can change the 
 `weightline sql` runs one read-only SELECT over the documented views, on a read-only connection.
 """
 
+from __future__ import annotations
+
 import re
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from weightline.errors import Refused
 from weightline.store.index import VIEWS
+
+# `typing` for the type checker only: the query path does not import it (see settings.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 OPERATORS = {"=": "=", "==": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 SOURCES = ("metrics", "config", "data")
