@@ -388,9 +388,12 @@ def measure(repos: dict[Path, Path], versions: int, rounds: int, with_gto: bool)
     fresh: dict[Path, list[float]] = {source: [] for source in repos}
     floors: list[float] = []
     for _ in range(rounds):  # everything interleaved, so noise on this machine hits all alike
+        # Quiet means quiet: 2 s after the last round's touches (else "quiet" lists refs too).
+        time.sleep(2.1)
         for source, repo in repos.items():
             quiet[source].append(timed(repo, source, *query))
             floors.append(floor())
+        for source, repo in repos.items():
             fresh[source].append(touched(source, repo))
             floors.append(floor())
     floor_s = statistics.median(floors)
