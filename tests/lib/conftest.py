@@ -29,7 +29,7 @@ def built_once(name: str, factory: pytest.TempPathFactory, build: Callable[[Path
         fcntl.flock(lock, fcntl.LOCK_EX)  # the others wait for the first build
         if not (shared / name / "built").exists():
             shutil.rmtree(shared / name, ignore_errors=True)
-            path.mkdir(parents=True)
+            path.parent.mkdir(parents=True)  # the build makes the project itself
             build(path)
             (shared / name / "built").touch()
     return Micro(path, path.parent / f"{path.name}-remote")
@@ -55,7 +55,6 @@ def micro_two(micro_released: Micro, tmp_path_factory: pytest.TempPathFactory) -
     """The released project plus v1.1.0 (another config), registered but not pushed."""
 
     def build(path: Path) -> Micro:
-        shutil.rmtree(path)
         micro = micro_released.copy(path)
         micro.train(0.05, "Shrink the centroids a little")
         api.register(root=micro.path)
