@@ -38,16 +38,19 @@ import errno
 import json
 import os
 import re
-import secrets
 import stat
 import subprocess
 import sys
 from collections.abc import Iterable
 from contextlib import suppress
 from pathlib import Path
-from typing import Any
 
+from weightline.dvc import yamlfiles
 from weightline.dvc.cache import cache_types, objects_dir
+
+TYPE_CHECKING = False  # `typing` for the type checker only (see weightline.settings)
+if TYPE_CHECKING:
+    from typing import Any
 
 Outputs = dict[str, str]  # path (POSIX, from the project root) -> md5 (".dir" for a directory)
 
@@ -198,14 +201,11 @@ def _has_rules(text: str) -> bool:
     return any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines())
 
 
-def _yaml(path: Path) -> Any:
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+def _yaml(root: Path, name: str) -> Any:
     try:
-        return yaml.load(path.read_text(), Loader=loader)
-    except yaml.YAMLError as error:
-        raise Unusual(f"{path}: {error}") from None
+        return yamlfiles.load((root / name).read_text(), root)
+    except yamlfiles.NotYAML as error:
+        raise Unusual(f"{name}: {error}") from None
 
 
 def _clean(path: object, where: str) -> str:
@@ -230,7 +230,7 @@ def _add(found: Outputs, path: str, out: dict[str, Any], where: str) -> None:
 
 
 def _dvc_file(root: Path, name: str, found: Outputs) -> None:
-    data = _yaml(root / name)
+    data = _yaml(root, name)
     if not isinstance(data, dict) or set(data) - _DVC_FILE_KEYS:
         raise Unusual(f"{name} is not a plain `dvc add`")
     directory = name.rsplit("/", 1)[0] + "/" if "/" in name else ""
@@ -248,7 +248,7 @@ def _pipeline(root: Path, locked: bool, found: Outputs) -> None:
     text = (root / "dvc.yaml").read_text()
     if "${" in text:
         raise Unusual("dvc.yaml is templated")
-    spec = _yaml(root / "dvc.yaml")
+    spec = _yaml(root, "dvc.yaml")
     if not isinstance(spec, dict) or set(spec) - _PIPELINE_KEYS:
         raise Unusual("dvc.yaml has sections we do not read")
     cached: dict[str, dict[str, bool]] = {}
@@ -263,7 +263,7 @@ def _pipeline(root: Path, locked: bool, found: Outputs) -> None:
                 if path in flags or not isinstance(cache, bool):
                     raise Unusual(f"stage {name}: output {path!r}")
                 flags[_clean(path, "dvc.yaml")] = cache
-    lock = _yaml(root / "dvc.lock") if locked else {"schema": "2.0", "stages": {}}
+    lock = _yaml(root, "dvc.lock") if locked else {"schema": "2.0", "stages": {}}
     if not isinstance(lock, dict) or lock.get("schema") != "2.0":
         raise Unusual("dvc.lock is not DVC 3's")
     recorded: dict[str, set[str]] = {}
@@ -431,7 +431,7 @@ class _Plan:
         for path in sorted(self.prune, key=lambda p: len(p.parts), reverse=True):
             with suppress(OSError):  # not empty: DVC leaves it too
                 path.rmdir()
-        token = f"p{os.getpid()}.{secrets.token_hex(4)}"
+        token = f"p{os.getpid()}.{os.urandom(4).hex()}"
         for source, where, replacing in self.links:
             if not replacing:
                 if _lstat(where) is None:

@@ -1,12 +1,20 @@
 """What dvc.lock recorded: MD5, size and file count of every stage's dependencies and outputs."""
 
+from __future__ import annotations
+
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import yaml
-
+from weightline.dvc import yamlfiles
 from weightline.errors import IntegrityError, NotFound
+
+TYPE_CHECKING = False  # `typing` for the type checker only (see weightline.settings)
+if TYPE_CHECKING:
+    from typing import Any
+
+    Lock = dict[str, Any]  # dvc.lock as YAML gives it: {"stages": {name: {deps, outs, ...}}}
+else:
+    Lock = dict
 
 
 @dataclass(frozen=True)
@@ -17,13 +25,11 @@ class Entry:
     nfiles: int | None
 
 
-Lock = dict[str, Any]  # dvc.lock as YAML gives it: {"stages": {name: {deps, outs, ...}}}
-
-
-def parse(text: str, where: str = "dvc.lock") -> Lock:
+def parse(text: str, where: str = "dvc.lock", root: Path | None = None) -> Lock:
+    """dvc.lock's text parsed (once per text, in the memo of the project at `root`)."""
     try:
-        lock = yaml.safe_load(text)
-    except yaml.YAMLError as error:
+        lock = yamlfiles.load(text, root)
+    except yamlfiles.NotYAML as error:
         raise IntegrityError(f"{where} is not valid YAML ({error}): run `dvc repro`") from None
     if not isinstance(lock, dict) or not isinstance(lock.get("stages"), dict):
         raise IntegrityError(f"{where} has no stages: run `dvc repro`")
@@ -34,7 +40,7 @@ def read(root: Path) -> Lock:
     path = root / "dvc.lock"
     if not path.exists():
         raise NotFound("there is no dvc.lock yet: run `dvc repro` first")
-    return parse(path.read_text())
+    return parse(path.read_text(), root=root)
 
 
 def _entries(lock: Lock, kind: str, skip: str | None = None) -> dict[str, Entry]:

@@ -72,7 +72,9 @@ def check(settings: Settings, version: RegisteredVersion, repo: Any) -> Report:
     try:
         manifest = parse(text, settings.manifest)
         lock_text = git.show(settings.root, version.commit, "dvc.lock") or ""
-        entry = dvclock.output(dvclock.parse(lock_text), manifest["weights"]["path"])
+        entry = dvclock.output(
+            dvclock.parse(lock_text, root=settings.root), manifest["weights"]["path"]
+        )
     except WeightlineError as error:
         report.problems.append(str(error))
         return report

@@ -18,12 +18,14 @@ the same bet); deleting `.weightline/sha256.json` forgets everything, at the cos
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from contextlib import suppress
 from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False  # `typing` for the type checker only (see weightline.settings)
+if TYPE_CHECKING:
+    from typing import Any
 
 STORE = ".weightline/sha256.json"
 KEEP_FILES = 8  # recorded files per MD5 (worktrees, the DVC cache, copies); the oldest go first
@@ -31,16 +33,22 @@ KEEP_ENTRIES = 256  # distinct weights remembered; the oldest go first
 
 
 def sha256_file(path: Path) -> str:
+    import hashlib  # here: loading OpenSSL costs 5 ms of start-up that trusted files never use
+
     with path.open("rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def sha256_stream(stream: Any) -> str:
     """SHA-256 of a binary file object (a local file, or a remote one from DVC's filesystems)."""
+    import hashlib
+
     return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
 def sha256_bytes(data: bytes) -> str:
+    import hashlib
+
     return hashlib.sha256(data).hexdigest()
 
 
