@@ -17,19 +17,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
-# `logging` is imported only when used: read-only commands skip it (see cli.main.QUIET_PATH).
+from weightline import logs
+
 REDRAW = 0.1  # seconds between redraws of a bar: often enough to look alive, cheap to write
 _stream: TextIO | None = None
 
 
 def configure(stream: TextIO | None) -> None:
     """Show progress on `stream` (None: show nothing, ours or DVC's)."""
-    import logging
-
     global _stream
     _stream = stream
     # DVC's bars hide themselves when the "dvc.progress" logger is above ERROR.
-    logging.getLogger("dvc.progress").setLevel(logging.NOTSET if stream else logging.CRITICAL)
+    logs.when_ready(
+        lambda logging: logging.getLogger("dvc.progress").setLevel(
+            logging.NOTSET if stream else logging.CRITICAL
+        )
+    )
 
 
 def for_terminal(quiet: bool, machine_output: bool, stream: TextIO | None = None) -> TextIO | None:
@@ -48,9 +51,8 @@ def shown() -> bool:
 def phase(text: str) -> None:
     """One line saying what starts now (`reproduce model@v1.0.0 [2/4]: dvc pull`)."""
     if _stream is None:
-        import logging
-
-        logging.getLogger("weightline").info("%s", text)
+        if logs.in_use():
+            logs.get("weightline").info("%s", text)
         return
     _stream.write(f"weightline: {text}\n")
     _stream.flush()

@@ -8,12 +8,13 @@ import json
 import os
 import stat
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from weightline import api
-from weightline.dvc import link
+from weightline.dvc import link, lock, yamlfiles
 from weightline.dvc.cache import cache_types, object_path
 from weightline.errors import IntegrityError, WeightlineError
 from weightline.store import digest
@@ -22,6 +23,7 @@ from weightline.store.digest import Hashes, sha256_file
 from .microproject import Micro
 
 LINK_TYPES = ["hardlink", "symlink"]
+MODEL = "models/model.safetensors"
 
 
 def weights_of(micro: Micro, version: str) -> dict:
@@ -29,13 +31,22 @@ def weights_of(micro: Micro, version: str) -> dict:
     return json.loads(micro.git("show", f"{commit}:models/manifest.json"))["weights"]
 
 
-def checkout_in_a_process(micro: Micro, version: str) -> bool:
-    """Check out through the library in a new process; whether it imported DVC."""
+# Most of a rollback by links, were it imported: DVC (half a second), PyYAML (25 ms), logging
+# (15 ms), against a command of about 100 ms in benchmarks/restore_speed.py.
+HEAVY = ("dvc.repo", "yaml", "logging")
+
+
+def checkout_in_a_process(micro: Micro, version: str) -> set[str]:
+    """`weightline checkout` in a new process; which of HEAVY it imported (not counting what
+    the interpreter had at start, such as coverage's measuring of the suite)."""
     code = (
-        "import sys; from weightline import api; "
-        f"api.checkout({version!r}); print('dvc.repo' in sys.modules)"
+        "import sys; start = set(sys.modules); from weightline.cli import main; "
+        f"code = main(['checkout', {version!r}]); "
+        f"new = [m for m in {HEAVY!r} if m in set(sys.modules) - start]; "
+        "print('imported:' + ','.join(new)); sys.exit(code)"
     )
-    return micro.run(sys.executable, "-c", code).stdout.split()[-1] == "True"
+    last = micro.run(sys.executable, "-c", code).stdout.splitlines()[-1]
+    return set(last.removeprefix("imported:").split(",")) - {""}
 
 
 def identity(path: Path) -> tuple[int, int]:
@@ -60,7 +71,7 @@ def test_a_rollback_by_links_needs_no_dvc_and_dvc_agrees(fresh: Micro, cache_typ
     two.use_cache_type(cache_type)
     api.checkout("v1.0.0", root=two.path)  # each version's cache entry verified once
     api.checkout("v1.1.0", root=two.path)
-    assert checkout_in_a_process(two, "v1.0.0") is False
+    assert checkout_in_a_process(two, "v1.0.0") == set()  # each YAML text was parsed before
     weights = weights_of(two, "v1.0.0")
     path = two.path / weights["path"]
     cached = object_path(two.path, weights["md5"])
@@ -75,7 +86,7 @@ def test_a_rollback_by_links_needs_no_dvc_and_dvc_agrees(fresh: Micro, cache_typ
         _, hash_info = repo.state.get(str(path), repo.fs)
         assert hash_info is not None and hash_info.value == weights["md5"]
     assert_dvc_agrees(two, [path, two.path / "data/raw/train.csv"])
-    assert checkout_in_a_process(two, "v1.1.0") is False
+    assert checkout_in_a_process(two, "v1.1.0") == set()
     assert sha256_file(path) == weights_of(two, "v1.1.0")["sha256"]
 
 
@@ -105,14 +116,14 @@ def test_an_object_missing_from_the_cache_is_left_to_dvc(two: Micro):
     cached = object_path(two.path, weights["md5"])
     assert cached is not None
     cached.unlink()
-    assert checkout_in_a_process(two, "v1.0.0") is True  # DVC pulled it
+    assert "dvc.repo" in checkout_in_a_process(two, "v1.0.0")  # DVC pulled it
     path = two.path / weights["path"]
     assert os.path.samefile(path, cached) and sha256_file(path) == weights["sha256"]
     assert two.dvc_status() == {}
 
 
 @pytest.mark.parametrize("cache_type", LINK_TYPES)
-def test_a_corrupt_cache_entry_is_caught_and_never_trusted(two: Micro, cache_type):
+def test_a_corrupt_cache_entry_is_caught_and_never_trusted(two: Micro, cache_type, tmp_path):
     two.use_cache_type(cache_type)
     api.checkout("v1.0.0", root=two.path)
     api.checkout("v1.1.0", root=two.path)
@@ -124,6 +135,10 @@ def test_a_corrupt_cache_entry_is_caught_and_never_trusted(two: Micro, cache_typ
     with pytest.raises(IntegrityError, match="corrupt"):
         api.checkout("v1.0.0", root=two.path)
     assert Hashes(two.path).known(cached, weights["md5"], weights["size"]) != weights["sha256"]
+    # A get warns, as every message of the command line, and takes the remote's copy instead.
+    got = two.run(sys.executable, "-m", "weightline", "get", "v1.0.0", "-o", str(tmp_path))
+    assert "weightline: the local DVC cache's copy of model@v1.0.0 is corrupt" in got.stderr
+    assert sha256_file(tmp_path / Path(weights["path"]).name) == weights["sha256"]
 
 
 @pytest.mark.parametrize("cache_type", LINK_TYPES)
@@ -200,3 +215,27 @@ def test_get_links_the_verified_cache_entry_with_a_link_cache_type(
     again = api.get("v1.0.0", tmp_path / "out", root=released.path)  # already there
     assert again.source == "output"
     assert (released.path / digest.STORE).exists()
+
+
+def test_a_yaml_text_is_parsed_once_and_a_memo_is_used_only_for_its_own_text(tmp_path, monkeypatch):
+    text = "stages:\n  train:\n    outs: [models/model.safetensors]\n"
+    assert yamlfiles.load(text, tmp_path) == {"stages": {"train": {"outs": [MODEL]}}}
+    (memo,) = (tmp_path / yamlfiles.MEMO).iterdir()
+
+    def parse(_: str) -> object:
+        raise AssertionError("parsed again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(yamlfiles, "_parse", parse)
+        assert yamlfiles.load(text, tmp_path) == {"stages": {"train": {"outs": [MODEL]}}}
+    # An entry under the same name for another text (a collision, or a damaged file) is not used.
+    memo.write_text(json.dumps({"text": text.upper(), "value": {"stages": "forged"}}))
+    assert yamlfiles.load(text, tmp_path)["stages"] != "forged"
+    memo.write_text("{ not json")
+    assert yamlfiles.load(text, tmp_path)["stages"]["train"]["outs"] == [MODEL]
+    # What JSON cannot hold exactly is parsed every time, never kept altered.
+    dated = "created: 2026-11-28\n1: one\n"
+    assert yamlfiles.load(dated, tmp_path) == {"created": date(2026, 11, 28), 1: "one"}
+    assert len(list((tmp_path / yamlfiles.MEMO).glob("*.json"))) == 1
+    with pytest.raises(IntegrityError, match=r"(?s)dvc.lock of v9 is not valid YAML .*dvc repro"):
+        lock.parse("stages: [unclosed\n", "dvc.lock of v9", tmp_path)

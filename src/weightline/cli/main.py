@@ -17,6 +17,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from importlib import import_module
+from types import ModuleType
 
 from weightline.errors import WeightlineError
 
@@ -37,9 +38,8 @@ GROUPS = {  # command -> the module under weightline.cli that defines it
     "completion": "completion",
 }  # fmt: skip
 EX_SOFTWARE = 70
-# Read-only commands whose modules never log: they skip importing `logging` (about 10 ms, a fifth
-# of a warm `weightline query` at 10,000 versions in benchmarks/registry_scale.py).
-QUIET_PATH = frozenset(
+# Read-only commands that close what they open: they skip the garbage collector's last pass.
+READ_ONLY = frozenset(
     ("query", "sql", "ls", "show", "resolve", "stages", "settings", "completion")
 )
 
@@ -148,16 +148,23 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def configure_logging(verbose: int, quiet: bool) -> None:
-    """The library logs; the command shows it on stderr, prefixed like every message."""
-    import logging
+    """The library logs; the command shows it on stderr, prefixed like every message. Set up
+    when a module that logs is imported (weightline.logs), or now when -v asks for INFO: a
+    progress line goes to the log only if `logging` is in use."""
+    from weightline import logs
 
-    log = logging.getLogger("weightline")
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("weightline: %(message)s"))
-    log.handlers[:] = [handler]
-    log.propagate = False
-    levels = {0: logging.WARNING, 1: logging.INFO}
-    log.setLevel(logging.ERROR if quiet else levels.get(verbose, logging.DEBUG))
+    def setup(logging: ModuleType) -> None:
+        log = logging.getLogger("weightline")
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("weightline: %(message)s"))
+        log.handlers[:] = [handler]
+        log.propagate = False
+        levels = {0: logging.WARNING, 1: logging.INFO}
+        log.setLevel(logging.ERROR if quiet else levels.get(verbose, logging.DEBUG))
+
+    logs.when_ready(setup)
+    if verbose:
+        logs.get("weightline")
 
 
 def configure_progress(args: argparse.Namespace) -> None:
@@ -172,7 +179,7 @@ def skip_last_collection() -> None:
     """At exit, let the interpreter free what is left without a garbage collector's pass over
     all of it (argparse's, typing's, sqlite3's objects...): that pass cost a warm `weightline
     query` at 10,000 versions 4 ms of 47 (benchmarks/registry_scale.py). For the read-only
-    commands of QUIET_PATH, which close what they open themselves; in-process callers (tests)
+    commands of READ_ONLY, which close what they open themselves; in-process callers (tests)
     are not affected until their own exit."""
     import atexit
     import gc
@@ -185,10 +192,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     first = next((a for a in argv if not a.startswith("-")), None)
     args = build_parser(only=first).parse_args(argv)
-    if args.command not in QUIET_PATH or args.verbose or args.traceback:
-        configure_logging(args.verbose, args.quiet)
-        configure_progress(args)
-    else:
+    configure_logging(args.verbose, args.quiet)
+    configure_progress(args)
+    if args.command in READ_ONLY:
         skip_last_collection()
     try:
         code = int(args.func(args) or 0)

@@ -8,7 +8,6 @@ RemoteUnavailable, keeping the cause.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -16,12 +15,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from weightline import progress
+from weightline import logs, progress
 from weightline.errors import ConfigurationError, NotFound, RemoteUnavailable, WeightlineError
 from weightline.store.digest import sha256_stream
 from weightline.store.files import temporary_beside
 
-log = logging.getLogger(__name__)
+log = logs.get(__name__)
 T = TypeVar("T")
 
 

@@ -7,15 +7,15 @@ Elsewhere the hook says which version a merge would get and writes nothing, so e
 branches never use up version numbers.
 """
 
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from weightline import logs
 from weightline.errors import Refused, WeightlineError
 from weightline.settings import Settings
 from weightline.store import git
 
-log = logging.getLogger(__name__)
+log = logs.get(__name__)
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,12 @@ history, a bounded number of times, or refused with a Conflict that names the ot
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from weightline import logs
 from weightline.domain.stages import parse_stage_tag
 from weightline.domain.tags import RegisteredVersion
 from weightline.errors import (
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from weightline.ops.promote import StageChange
     from weightline.ops.register import Registration
 
-log = logging.getLogger(__name__)
+log = logs.get(__name__)
 
 ATTEMPTS = 3  # decisions made again after losing a race, before giving up with a Conflict
 DVC_REMOTE_VARIABLE = "WEIGHTLINE_DVC_REMOTE"  # tells our own pre-push hook where weights went

@@ -9,18 +9,17 @@ changes that explain it). The worktree is removed afterwards, also when somethin
 
 from __future__ import annotations
 
-import logging
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from weightline import progress
+from weightline import logs, progress
 from weightline.domain.manifest import Manifest, parse
 from weightline.settings import Settings
 from weightline.store.digest import sha256_file
 
-log = logging.getLogger(__name__)
+log = logs.get(__name__)
 Verdict = Literal["bit-exact", "same metrics, different bytes", "differs"]
 BIT_EXACT: Verdict = "bit-exact"
 SAME_METRICS: Verdict = "same metrics, different bytes"

@@ -12,13 +12,12 @@ this command. Bytes that came from a remote are always read and hashed.
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from weightline import progress
+from weightline import logs, progress
 from weightline.domain.manifest import Manifest, Weights, parse
 from weightline.domain.tags import RegisteredVersion
 from weightline.dvc import lock as dvclock
@@ -28,8 +27,6 @@ from weightline.store import git
 from weightline.store.digest import Hashes, sha256_file
 from weightline.store.files import output_directory, temporary_beside, write_atomic
 from weightline.store.manifests import manifest_text
-
-log = logging.getLogger(__name__)
 
 
 def checkout(settings: Settings, version: RegisteredVersion) -> RegisteredVersion:
@@ -179,7 +176,9 @@ def get_commit(
     weights_path = manifest["weights"]["path"]
     if lock_text is None:
         raise NotFound(f"{label} has no dvc.lock: it cannot be fetched")
-    entry = dvclock.output(dvclock.parse(lock_text, f"dvc.lock of {label}"), weights_path)
+    entry = dvclock.output(
+        dvclock.parse(lock_text, f"dvc.lock of {label}", settings.root), weights_path
+    )
     if entry.md5 != manifest["weights"]["md5"]:
         raise IntegrityError(
             f"{label}: dvc.lock records weights {entry.md5}, the manifest "
@@ -291,7 +290,7 @@ def copy_verified(
         progress.phase(f"verifying the SHA-256 of the weights of {label} in the local DVC cache")
     actual = hashes.sha256(cached, md5, size)
     if actual != expected:
-        log.warning(
+        logs.get(__name__).warning(
             "the local DVC cache's copy of %s is corrupt (SHA-256 %s): fetching it from the "
             "remote instead",
             label,

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import time
 from typing import Any
 
@@ -22,11 +21,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from weightline import logs
 from weightline.serve.payload import InvalidInput
 from weightline.serve.served import Served
 from weightline.serve.state import ServerState
 
-log = logging.getLogger(__name__)
+log = logs.get(__name__)
 
 KEY_HEADER = "x-weightline-key"
 VERSION_HEADER = "X-Weightline-Version"

@@ -11,20 +11,20 @@ download is not worth repeating every poll), or at once on an explicit check.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+from weightline import logs
 from weightline.errors import WeightlineError
 from weightline.serve.registry import Registry, is_stage
 from weightline.serve.routing import Routing
 from weightline.serve.served import Served, prepare
 from weightline.serve.state import ServerState
 
-log = logging.getLogger(__name__)
+log = logs.get(__name__)
 
 
 @dataclass(frozen=True)

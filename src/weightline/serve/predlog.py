@@ -10,7 +10,6 @@ servers may share one log; rotate it with a copy-and-truncate tool (logrotate's 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import threading
 import time
@@ -18,7 +17,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger(__name__)
+from weightline import logs
+
+log = logs.get(__name__)
 
 DEFAULT_LOG = Path(".weightline") / "serve" / "predictions.jsonl"  # under the project root
 

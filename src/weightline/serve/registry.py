@@ -9,16 +9,16 @@ the refspecs have no `+`, so a tag that differs on the remote is reported, never
 from __future__ import annotations
 
 import json
-import logging
 import re
 import subprocess
 from pathlib import Path
 from typing import Any, Protocol
 
+from weightline import logs
 from weightline.errors import WeightlineError
 from weightline.serve.served import Loaded
 
-log = logging.getLogger(__name__)
+log = logs.get(__name__)
 
 _VERSION = re.compile(r"^(?:[^@#]+@)?(v\d+\.\d+\.\d+\S*)$")
 

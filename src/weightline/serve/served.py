@@ -16,7 +16,6 @@ give exactly the same answer; if they differ in anything, every request goes thr
 from __future__ import annotations
 
 import json
-import logging
 import math
 import time
 from dataclasses import dataclass, field
@@ -25,11 +24,12 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from weightline import logs
 from weightline.domain.signature import Signature
 from weightline.errors import WeightlineError
 from weightline.serve.payload import Batch, InputSchema
 
-log = logging.getLogger(__name__)
+log = logs.get(__name__)
 
 WARM_QUANTILES = ("0.1", "0.5", "0.9")
 

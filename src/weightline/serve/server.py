@@ -7,13 +7,13 @@ follows the stage by itself, so all of them converge on the new holder within on
 
 from __future__ import annotations
 
-import logging
 import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from weightline import logs
 from weightline.serve.follow import Follower, Target
 from weightline.serve.metrics import ServeMetrics
 from weightline.serve.predlog import PredictionLog
@@ -24,7 +24,7 @@ from weightline.serve.state import ServerState
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-log = logging.getLogger(__name__)
+log = logs.get(__name__)
 
 
 @dataclass(frozen=True)
