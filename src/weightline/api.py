@@ -131,7 +131,7 @@ def register_and_push(
 def resolve(ref: str, root: Path | None = None) -> RegisteredVersion:
     """The exact version a reference names: `v1.2.0`, `model@v1.2.0`, a stage held now
     (`production`), a stage tag (`model#production#7`) or `HEAD`. "latest" is never one."""
-    from weightline.ops.register import resolve as resolve_ref
+    from weightline.ops.lookup import resolve as resolve_ref
 
     return resolve_ref(settings(root), ref)
 

@@ -11,7 +11,9 @@ LAYERS = [
     "errors", "_version", "progress", "domain", "settings", "store", "dvc", "ops", "api", "serve",
     "cli",
 ]  # fmt: skip
-RANK = {layer: rank for rank, layer in enumerate(LAYERS)} | {"_version": 0, "progress": 0}
+RANK = {layer: rank for rank, layer in enumerate(LAYERS)} | dict.fromkeys(
+    ("_version", "logs", "progress"), 0
+)
 
 
 def layer_of(module: str) -> str | None:

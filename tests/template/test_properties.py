@@ -73,8 +73,9 @@ def test_random_sequences_agree_with_the_model(prepared: Project, tmp_path_facto
     sys.path.insert(0, str(prepared.path / "src"))  # the project's own package, in-process
     from weightline import settings as project_settings
     from weightline.errors import WeightlineError
+    from weightline.ops.lookup import resolve
     from weightline.ops.promote import archive, promote, rollback
-    from weightline.ops.register import register, resolve
+    from weightline.ops.register import register
     from weightline.ops.restore import checkout
 
     class Registry(RuleBasedStateMachine):

@@ -39,9 +39,7 @@ GROUPS = {  # command -> the module under weightline.cli that defines it
 }  # fmt: skip
 EX_SOFTWARE = 70
 # Read-only commands that close what they open: they skip the garbage collector's last pass.
-READ_ONLY = frozenset(
-    ("query", "sql", "ls", "show", "resolve", "stages", "settings", "completion")
-)
+READ_ONLY = frozenset(("query", "sql", "ls", "show", "resolve", "stages", "settings", "completion"))
 
 Adder = Callable[[str, Callable[[argparse.Namespace], int | None], str], argparse.ArgumentParser]
 

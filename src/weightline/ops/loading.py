@@ -33,7 +33,7 @@ import pandas as pd
 from weightline.domain.signature import METADATA_KEY, Signature
 from weightline.domain.tags import RegisteredVersion
 from weightline.errors import ConfigurationError, IntegrityError, NotFound, Refused
-from weightline.ops.register import resolve
+from weightline.ops.lookup import resolve
 from weightline.settings import Settings, entry_point, load
 
 

@@ -20,6 +20,7 @@ from weightline.domain.manifest import Manifest
 from weightline.domain.tags import RegisteredVersion, registration_message, version_tag
 from weightline.dvc import lock as dvclock
 from weightline.errors import Conflict, IntegrityError, Refused
+from weightline.ops.lookup import check_clean
 from weightline.settings import Settings
 from weightline.store import git
 from weightline.store.digest import Hashes, sha256_bytes
@@ -41,39 +42,6 @@ class Plan:
     name: str  # model@v1.2.0
     bump: bumps.Bump
     existing: RegisteredVersion | None = None  # the commit or its weights are already this one
-
-
-def resolve(settings: Settings, ref: str) -> RegisteredVersion:
-    """The version a reference names, exactly; anything vague is refused with what exists.
-
-    A reference is `v1.2.0`, `model@v1.2.0`, a stage (`production`: the version holding it), a
-    stage tag (`model#production#7`: the version that tag assigned) or `HEAD` (the version
-    registered on the checked-out commit). "latest" is never one.
-    """
-    with open_index(settings) as index:
-        if ref == "HEAD":
-            return head_version(settings, index)
-        return index.resolve(ref)
-
-
-def head_version(settings: Settings, index: Index) -> RegisteredVersion:
-    from weightline.errors import NotFound
-
-    commit = git.head(settings.root)
-    found = index.version_at(commit)
-    if found is None:
-        raise NotFound(f"HEAD ({commit[:10]}) is not a registered version; {index.listing()}")
-    return found
-
-
-def check_clean(settings: Settings) -> None:
-    dirty = git.dirty_paths(settings.root)
-    if dirty:
-        shown = ", ".join(dirty[:5]) + (" ..." if len(dirty) > 5 else "")
-        raise Refused(
-            f"the working tree has uncommitted changes ({shown}): commit or stash them, "
-            "so that the version is exactly what the commit holds"
-        )
 
 
 def check_dvc_status(settings: Settings) -> None:

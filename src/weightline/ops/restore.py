@@ -39,7 +39,7 @@ def checkout(settings: Settings, version: RegisteredVersion) -> RegisteredVersio
     """
     from weightline.dvc import link
     from weightline.dvc.cache import cache_types, object_path
-    from weightline.ops.register import check_clean
+    from weightline.ops.lookup import check_clean
 
     check_clean(settings)
     weights = parse(manifest_text(settings, version.commit), settings.manifest)["weights"]
@@ -148,7 +148,7 @@ def get(
     """Weights, manifest and signature of a version (or a reference to one) into `out_dir`,
     verified; the working tree is untouched."""
     if isinstance(version, str):
-        from weightline.ops.register import resolve
+        from weightline.ops.lookup import resolve
 
         version = resolve(settings, version)
     weights, sha256, source = get_commit(
