@@ -8,7 +8,7 @@ from weightline import Signature
 from weightline.domain.bump import derive
 from weightline.domain.manifest import parse
 from weightline.domain.semver import Version
-from weightline.domain.tags import registration_message, summary_of
+from weightline.domain.tags import RegisteredVersion, Tag, registration_message, summary_of
 from weightline.errors import WeightlineError
 
 
@@ -79,3 +79,15 @@ def test_truncated_or_foreign_manifest_is_refused():
         parse('{"schema_version": 1, "weights": {', "models/manifest.json")
     with pytest.raises(WeightlineError, match="not a weightline manifest"):
         parse('{"hello": 1}', "models/manifest.json")
+
+
+def test_records_compare_hash_and_show_by_their_fields():
+    tag = Tag("model@v1.0.0", "a" * 40, "b" * 40, "commit", "Ann", "ann@x", "2026-01-01", "m")
+    same = Tag("model@v1.0.0", "a" * 40, "b" * 40, "commit", "Ann", "ann@x", "2026-01-01", "m")
+    assert tag == same and hash(tag) == hash(same) and len({tag, same}) == 1
+    assert tag != Tag("model@v1.0.1", "a" * 40, "b" * 40, "commit", "Ann", "ann@x", "x", "m")
+    version = RegisteredVersion("model", Version.parse("v1.0.0"), tag)
+    assert version.summary == {} and version.name == "model@v1.0.0"
+    assert repr(Version(1, 2, 3)) == "Version(major=1, minor=2, patch=3, prerelease='', build='')"
+    assert Version.parse("v1.2.3+build.7") == Version(1, 2, 3)  # SemVer: build metadata aside
+    assert Version(1, 2, 3) != (1, 2, 3)

@@ -1,8 +1,9 @@
 """Semantic versions (SemVer 2.0) as GTO writes them: `v1.2.3`, optionally `-rc.1` and `+build`."""
 
 import re
-from dataclasses import dataclass
 from functools import total_ordering
+
+from weightline.domain.record import Record
 
 _PATTERN = re.compile(
     r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
@@ -13,13 +14,19 @@ BUMPS = ("patch", "minor", "major")
 
 
 @total_ordering
-@dataclass(frozen=True, eq=False)
-class Version:
+class Version(Record):
+    __slots__ = ("build", "major", "minor", "patch", "prerelease")
     major: int
     minor: int
     patch: int
-    prerelease: str = ""
-    build: str = ""
+    prerelease: str
+    build: str
+
+    def __init__(
+        self, major: int, minor: int, patch: int, prerelease: str = "", build: str = ""
+    ) -> None:
+        self.major, self.minor, self.patch = major, minor, patch
+        self.prerelease, self.build = prerelease, build
 
     @classmethod
     def parse(cls, text: str) -> "Version":

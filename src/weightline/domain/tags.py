@@ -9,11 +9,16 @@ A tag message is input from anyone who can push a tag, so reading its summary is
 message too large or too deeply nested is treated as having no summary, never as a crash.
 """
 
-import json
-from dataclasses import dataclass, field
-from typing import Any
+from __future__ import annotations
 
+import json
+
+from weightline.domain.record import Record
 from weightline.domain.semver import Version
+
+TYPE_CHECKING = False  # `typing` for the type checker only (see weightline.settings)
+if TYPE_CHECKING:
+    from typing import Any
 
 NAME = r"[a-zA-Z0-9](?:[a-zA-Z0-9_/-]*[a-zA-Z0-9])?"
 MAX_SUMMARY_BYTES = 256 * 1024  # weightline's own summaries are a few KiB
@@ -49,10 +54,10 @@ def bounded_json(text: str, max_bytes: int) -> object:
         return None
 
 
-@dataclass(frozen=True)
-class Tag:
+class Tag(Record):
     """One annotated tag as git stores it."""
 
+    __slots__ = ("commit", "date", "email", "message", "name", "object_id", "tagger", "target_type")
     name: str
     object_id: str  # the tag object itself
     commit: str  # what it points at (peeled)
@@ -62,13 +67,39 @@ class Tag:
     date: str  # ISO 8601
     message: str
 
+    def __init__(
+        self,
+        name: str,
+        object_id: str,
+        commit: str,
+        target_type: str,
+        tagger: str,
+        email: str,
+        date: str,
+        message: str,
+    ) -> None:
+        self.name = name
+        self.object_id = object_id
+        self.commit = commit
+        self.target_type = target_type
+        self.tagger = tagger
+        self.email = email
+        self.date = date
+        self.message = message
 
-@dataclass(frozen=True)
-class RegisteredVersion:
+
+class RegisteredVersion(Record):
+    __slots__ = ("artifact", "summary", "tag", "version")
     artifact: str
     version: Version
     tag: Tag
-    summary: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, Any]
+
+    def __init__(
+        self, artifact: str, version: Version, tag: Tag, summary: dict[str, Any] | None = None
+    ) -> None:
+        self.artifact, self.version, self.tag = artifact, version, tag
+        self.summary = {} if summary is None else summary
 
     @property
     def name(self) -> str:

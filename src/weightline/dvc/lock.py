@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
+from weightline.domain.record import Record
 from weightline.dvc import yamlfiles
 from weightline.errors import IntegrityError, NotFound
 
@@ -17,12 +17,15 @@ else:
     Lock = dict
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(Record):
+    __slots__ = ("md5", "nfiles", "path", "size")
     path: str
     md5: str
     size: int
     nfiles: int | None
+
+    def __init__(self, path: str, md5: str, size: int, nfiles: int | None) -> None:
+        self.path, self.md5, self.size, self.nfiles = path, md5, size, nfiles
 
 
 def parse(text: str, where: str = "dvc.lock", root: Path | None = None) -> Lock:

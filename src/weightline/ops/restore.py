@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from weightline import logs, progress
 from weightline.domain.manifest import Manifest, Weights, parse
+from weightline.domain.record import Record
 from weightline.domain.tags import RegisteredVersion
 from weightline.dvc import lock as dvclock
 from weightline.errors import IntegrityError, NotFound, Refused, RemoteUnavailable
@@ -131,12 +131,15 @@ def made_from(path: Path, cached: Path, since_ns: int) -> bool:
     return here.st_size == there.st_size and here.st_ctime_ns >= since_ns - CLOCK_SLACK_NS
 
 
-@dataclass(frozen=True)
-class Fetched:
+class Fetched(Record):
+    __slots__ = ("sha256", "source", "version", "weights")
     version: RegisteredVersion
     weights: Path
     sha256: str
     source: str  # "cache", "remote" or "output" (already there, verified)
+
+    def __init__(self, version: RegisteredVersion, weights: Path, sha256: str, source: str) -> None:
+        self.version, self.weights, self.sha256, self.source = version, weights, sha256, source
 
 
 def get(

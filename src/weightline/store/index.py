@@ -873,7 +873,6 @@ class Index:
         Anything else, 'latest' included, is refused with the versions and stages that exist.
         """
         from weightline.domain.semver import Version, is_version
-        from weightline.domain.stages import parse_stage_tag
 
         artifact = self.settings.artifact
         text = ref.removeprefix(f"{artifact}@")
@@ -897,6 +896,8 @@ class Index:
             return str(held[0])
         if ref in self.settings.stages:
             raise NotFound(f"no version is in {ref} yet; {self.listing()}")
+        from weightline.domain.stages import parse_stage_tag  # here: versions are looked up most
+
         if parse_stage_tag(ref, artifact):
             assigned = self.conn.execute(  # a stage tag: the version it was put on
                 "SELECT s.version_tag FROM stage_tag s JOIN tag t ON t.name = s.tag "
