@@ -1,19 +1,21 @@
 """Plain values without `dataclasses`: importing it (with inspect, ast and dis) and decorating a
 class cost a rollback by links 20 ms of about 100 (benchmarks/restore_speed.py).
 
-A record lists its fields in `__slots__` and sets them in its own `__init__`, so the type
-checker sees the constructor; it is equal to a record of its class with equal fields, hashes
-as they do, and shows as `Name(field=value, ...)`. Records are never changed once made.
+A record names its fields in FIELDS, in its constructor's order, makes them its `__slots__`
+and sets them in its own `__init__`, so the type checker sees the constructor. It is equal to a
+record of its class with equal fields, hashes as they do, and shows as `Name(field=value, ...)`.
+Records are never changed once made.
 """
 
 from __future__ import annotations
 
 
 class Record:
-    __slots__: tuple[str, ...] = ()
+    FIELDS: tuple[str, ...] = ()
+    __slots__ = ()
 
     def values(self) -> tuple[object, ...]:
-        return tuple(getattr(self, name) for name in self.__slots__)
+        return tuple(getattr(self, name) for name in self.FIELDS)
 
     def __eq__(self, other: object) -> bool:
         return (
@@ -26,5 +28,5 @@ class Record:
         return hash(self.values())
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.FIELDS)
         return f"{type(self).__name__}({shown})"

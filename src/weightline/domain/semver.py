@@ -15,7 +15,8 @@ BUMPS = ("patch", "minor", "major")
 
 @total_ordering
 class Version(Record):
-    __slots__ = ("build", "major", "minor", "patch", "prerelease")
+    FIELDS = ("major", "minor", "patch", "prerelease", "build")
+    __slots__ = FIELDS
     major: int
     minor: int
     patch: int

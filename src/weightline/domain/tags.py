@@ -57,7 +57,8 @@ def bounded_json(text: str, max_bytes: int) -> object:
 class Tag(Record):
     """One annotated tag as git stores it."""
 
-    __slots__ = ("commit", "date", "email", "message", "name", "object_id", "tagger", "target_type")
+    FIELDS = ("name", "object_id", "commit", "target_type", "tagger", "email", "date", "message")
+    __slots__ = FIELDS
     name: str
     object_id: str  # the tag object itself
     commit: str  # what it points at (peeled)
@@ -89,7 +90,8 @@ class Tag(Record):
 
 
 class RegisteredVersion(Record):
-    __slots__ = ("artifact", "summary", "tag", "version")
+    FIELDS = ("artifact", "version", "tag", "summary")
+    __slots__ = FIELDS
     artifact: str
     version: Version
     tag: Tag

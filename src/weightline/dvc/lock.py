@@ -18,7 +18,8 @@ else:
 
 
 class Entry(Record):
-    __slots__ = ("md5", "nfiles", "path", "size")
+    FIELDS = ("path", "md5", "size", "nfiles")
+    __slots__ = FIELDS
     path: str
     md5: str
     size: int

@@ -132,7 +132,8 @@ def made_from(path: Path, cached: Path, since_ns: int) -> bool:
 
 
 class Fetched(Record):
-    __slots__ = ("sha256", "source", "version", "weights")
+    FIELDS = ("version", "weights", "sha256", "source")
+    __slots__ = FIELDS
     version: RegisteredVersion
     weights: Path
     sha256: str
