@@ -2,18 +2,21 @@
 
 Every function finds the project from `root` (default: the git work tree around the current
 directory), reads the registry through the index, and raises a subclass of `WeightlineError`
-(see weightline.errors) on anything expected to go wrong. Results are typed: dataclasses for
-records, TypedDicts for JSON documents (manifests, gate reports, diffs, drift reports).
-Imports are deferred so that `import weightline.api` stays cheap.
+(see weightline.errors) on anything expected to go wrong. Results are typed: records for values
+(weightline.domain.record), TypedDicts for JSON documents (manifests, gate reports, diffs,
+drift reports; dicts at run time). Imports are deferred so that `import weightline.api` stays
+cheap.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict
 
+TYPE_CHECKING = False  # `typing` for the type checker only (see weightline.settings)
 if TYPE_CHECKING:
+    from typing import Any, TypedDict
+
     import pandas as pd
 
     from weightline.domain.bump import Level
@@ -34,17 +37,19 @@ if TYPE_CHECKING:
     from weightline.store.query import Query
 
 
-class VersionRow(TypedDict):
-    """One line of `weightline ls`."""
+if TYPE_CHECKING:  # at run time, a dict
 
-    version: str
-    tag: str
-    created: str
-    author: str
-    commit: str
-    stages: list[str]
-    bump: str
-    metrics: dict[str, Any]
+    class VersionRow(TypedDict):
+        """One line of `weightline ls`."""
+
+        version: str
+        tag: str
+        created: str
+        author: str
+        commit: str
+        stages: list[str]
+        bump: str
+        metrics: dict[str, Any]
 
 
 def settings(root: Path | None = None) -> Settings:

@@ -15,9 +15,12 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TextIO
 
 from weightline import logs
+
+TYPE_CHECKING = False  # `typing` for the type checker only (see weightline.settings)
+if TYPE_CHECKING:
+    from typing import TextIO
 
 REDRAW = 0.1  # seconds between redraws of a bar: often enough to look alive, cheap to write
 _stream: TextIO | None = None

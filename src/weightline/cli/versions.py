@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 from weightline import api
 from weightline.cli.main import Adder, formats, json_flag, output_format
 from weightline.cli.output import emit, print_json, table
 from weightline.errors import Refused
+
+TYPE_CHECKING = False  # `typing` for the type checker only (see weightline.settings)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def cmd_manifest(args: argparse.Namespace) -> None:

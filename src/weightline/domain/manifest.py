@@ -9,8 +9,9 @@ JSON documents are typed as TypedDicts (they are JSON on disk and in tags; a dat
 need converting both ways); `parse` checks the keys every reader relies on.
 """
 
+from __future__ import annotations
+
 import json
-from typing import Any, NotRequired, TypedDict, cast
 
 from weightline.errors import ConfigurationError, IntegrityError
 
@@ -19,46 +20,50 @@ REQUIRED = ("schema_version", "artifact", "weights", "data", "config", "metrics"
 MAX_BYTES = 64 * 1024 * 1024  # a manifest with a big training summary is tens of KiB
 
 
-class Weights(TypedDict):
-    path: str
-    sha256: str
-    md5: str
-    size: int
-    format: str
+# The schema, for the type checker; at run time a manifest is the dict json.loads gives, and
+# importing `typing` (5 ms) would be a twentieth of a rollback (benchmarks/restore_speed.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NotRequired, TypedDict
 
+    class Weights(TypedDict):
+        path: str
+        sha256: str
+        md5: str
+        size: int
+        format: str
 
-class DataItem(TypedDict):
-    path: str
-    md5: str
-    size: int
-    nfiles: int
-    rows: int | None
+    class DataItem(TypedDict):
+        path: str
+        md5: str
+        size: int
+        nfiles: int
+        rows: int | None
 
+    class Data(TypedDict):
+        inputs: list[DataItem]
+        holdout: DataItem | None
 
-class Data(TypedDict):
-    inputs: list[DataItem]
-    holdout: DataItem | None
+    class Lock(TypedDict):
+        path: str
+        sha256: str | None  # None when the project has no lock file yet
 
-
-class Lock(TypedDict):
-    path: str
-    sha256: str | None  # None when the project has no lock file yet
-
-
-class Manifest(TypedDict):
-    schema_version: int
-    artifact: str
-    weights: Weights
-    data: Data
-    config: dict[str, Any]
-    metrics: dict[str, Any]
-    signature: dict[str, Any]
-    training_data: NotRequired[dict[str, Any]]
-    code: NotRequired[dict[str, Any]]
-    environment: NotRequired[dict[str, Any]]
-    run: NotRequired[dict[str, Any]]
-    weightline_version: NotRequired[str]  # since 1.0: the release that wrote it
-    lock: NotRequired[Lock]  # since 1.0: the environment's lock file and its SHA-256
+    class Manifest(TypedDict):
+        schema_version: int
+        artifact: str
+        weights: Weights
+        data: Data
+        config: dict[str, Any]
+        metrics: dict[str, Any]
+        signature: dict[str, Any]
+        training_data: NotRequired[dict[str, Any]]
+        code: NotRequired[dict[str, Any]]
+        environment: NotRequired[dict[str, Any]]
+        run: NotRequired[dict[str, Any]]
+        weightline_version: NotRequired[str]  # since 1.0: the release that wrote it
+        lock: NotRequired[Lock]  # since 1.0: the environment's lock file and its SHA-256
+else:
+    Weights = DataItem = Data = Lock = Manifest = dict
 
 
 def parse(text: str, where: str) -> Manifest:
@@ -66,7 +71,7 @@ def parse(text: str, where: str) -> Manifest:
     if len(text) > MAX_BYTES:
         raise IntegrityError(f"{where} is larger than {MAX_BYTES} bytes: not a weightline manifest")
     try:
-        manifest = json.loads(text)
+        manifest: Manifest = json.loads(text)
     except json.JSONDecodeError as error:
         raise IntegrityError(f"{where} is not valid JSON ({error}): is it truncated?") from None
     except RecursionError:
@@ -82,7 +87,7 @@ def parse(text: str, where: str) -> Manifest:
             f"weightline understands ({SCHEMA_VERSION}): upgrade weightline "
             "(`pip install -U weightline`)"
         )
-    return cast(Manifest, manifest)
+    return manifest
 
 
 def data_items(manifest: Manifest) -> list[DataItem]:
