@@ -388,8 +388,13 @@ def measure(repos: dict[Path, Path], versions: int, rounds: int, with_gto: bool)
     fresh: dict[Path, list[float]] = {source: [] for source in repos}
     floors: list[float] = []
     for _ in range(rounds):  # everything interleaved, so noise on this machine hits all alike
-        # Quiet means quiet: 2 s after the last round's touches (else "quiet" lists refs too).
+        # Quiet means quiet: 2 s after the last round's touches (else "quiet" lists refs too),
+        # and after the one query that finds the touched refs settled: it lists them once more
+        # to record them as such (as costly as a query just after a ref change), then no query
+        # lists them until a ref changes again.
         time.sleep(2.1)
+        for source, repo in repos.items():
+            timed(repo, source, *query)
         for source, repo in repos.items():
             quiet[source].append(timed(repo, source, *query))
             floors.append(floor())
