@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any, TypeVar
 from weightline import logs, progress
 from weightline.errors import ConfigurationError, NotFound, RemoteUnavailable, WeightlineError
 from weightline.store.digest import sha256_stream
-from weightline.store.files import temporary_beside
+from weightline.store.files import copy_file, temporary_beside
 
 log = logs.get(__name__)
 T = TypeVar("T")
@@ -216,21 +215,6 @@ def _callback(bar: progress.Bar) -> Any:
         bar.moved_to(done)
 
     return Callback(hooks={"weightline": moved})
-
-
-def copy_file(source: Path, target: Path, label: str) -> None:
-    """shutil.copyfile (the kernel's fast path) unless a person is watching a bar."""
-    if not progress.shown():
-        shutil.copyfile(source, target)
-        return
-    with (
-        progress.transfer(label, source.stat().st_size) as bar,
-        source.open("rb") as reader,
-        target.open("wb") as writer,
-    ):
-        while chunk := reader.read(8 << 20):
-            writer.write(chunk)
-            bar.advance(len(chunk))
 
 
 def push(repo: Any, revs: list[str] | None = None, remote: str | None = None) -> int:

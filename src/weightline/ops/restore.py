@@ -25,7 +25,7 @@ from weightline.errors import IntegrityError, NotFound, Refused, RemoteUnavailab
 from weightline.settings import Settings
 from weightline.store import git
 from weightline.store.digest import Hashes, sha256_file
-from weightline.store.files import output_directory, temporary_beside, write_atomic
+from weightline.store.files import copy_file, output_directory, temporary_beside, write_atomic
 from weightline.store.manifests import manifest_text
 
 
@@ -286,7 +286,6 @@ def copy_verified(
     only, as DVC's protected cache is), else a copy (a reflink where the filesystem can)."""
     from weightline.dvc.cache import cache_types
     from weightline.dvc.link import place
-    from weightline.dvc.remote import copy_file
 
     if not cached.is_file():
         return False
