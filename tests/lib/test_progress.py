@@ -183,3 +183,21 @@ def test_the_library_itself_never_prints_progress(tmp_path: Path):
         cwd=tmp_path,
     )
     assert done.stdout == done.stderr == ""
+
+
+def test_without_a_terminal_verbose_phases_go_to_the_log(released: Micro):
+    logged = released.run(sys.executable, "-m", "weightline", "-v", "get", "v1.0.0", "-o", "out")
+    assert logged.stdout.startswith("model@v1.0.0: ")
+    # INFO, prefixed: with -v the command sets up `logging` at once, so phases reach the log.
+    assert "weightline: verifying the SHA-256 of the weights of model@v1.0.0" in logged.stderr
+
+
+def test_logging_is_set_up_when_a_logger_is_first_asked_for(tmp_path: Path):
+    code = (
+        "import sys; from weightline import logs; done = []; "
+        "logs.when_ready(lambda logging: done.append(logging.__name__)); "
+        "print('logging' in sys.modules, logs.in_use(), done); "
+        "logs.get('weightline.x'); print('logging' in sys.modules, logs.in_use(), done)"
+    )
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert shown.stdout.splitlines() == ["False False []", "True True ['logging']"]
