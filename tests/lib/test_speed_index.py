@@ -13,7 +13,7 @@ from weightline import api
 from weightline.errors import IntegrityError, NotFound
 from weightline.settings import load
 from weightline.store import index as ix
-from weightline.store.extract import fields
+from weightline.store.extract import fields, split
 from weightline.store.query import Query
 
 from .microproject import Micro
@@ -90,6 +90,23 @@ def test_the_fields_kept_are_the_same_whatever_the_layout(two: Micro):
     found = {name: fields(blob, "m") for name, blob in layouts.items()}
     first = found["as written (indent=2)"]
     assert all(value == first for value in found.values())
+    # The layout weightline writes is read without parsing it whole, whatever the values are.
+    assert split(layouts["as written (indent=2)"]) is not None
+    assert split(layouts["keys reversed"]) is not None and split(layouts["compact"]) is None
+    odd = {key: value for key, value in manifest.items() if key != "metrics"}
+    odd |= {
+        "config": {},  # an empty object stays on its key's line
+        "run": [],
+        "note": 'a string with },\n  } and \\n  "x": inside',
+        "signature": [{"nested": [1, {"deep": "]"}]}, "\n  ]"],
+        "metrics": manifest["metrics"],  # a value on several lines, last in the file
+    }
+    blob = json.dumps(odd, indent=2).encode()
+    kept = split(blob)
+    assert kept is not None and kept[0] == {k: odd[k] for k in kept[0]}
+    assert kept[1] == {key.encode() for key in odd} and kept[2] == manifest["training_data"]["rows"]
+    last_scalar = json.dumps({**odd, "zz": 1.5}, indent=2).encode()  # a one-line value, last
+    assert split(last_scalar) is not None
     assert first["metrics"] == manifest["metrics"] and first["config"] == manifest["config"]
     assert first["training_rows"] == manifest["training_data"]["rows"]
 
