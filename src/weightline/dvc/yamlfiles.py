@@ -4,8 +4,9 @@ Importing PyYAML costs about 25 ms, a quarter of a rollback by links (benchmarks
 restore_speed.py), and these texts repeat: a rollback reads the same few versions' files again
 and again. What a text parsed to is kept as JSON in `.weightline/yaml/`, under the text's
 CRC-32 and length, with the text itself: an entry is used only when its text is the one being
-parsed, so a collision or a damaged entry costs a parse, never a wrong answer. A text whose
-value JSON cannot hold exactly (a date, a key that is not a string) is parsed every time.
+parsed, so a collision or an unreadable entry costs a parse, never another text's value. A text
+whose value JSON cannot hold exactly (a date, a key that is not a string) is parsed every time.
+Like the index beside it, the memo is a local cache, as trusted as the working tree.
 """
 
 from __future__ import annotations
