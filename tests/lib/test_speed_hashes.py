@@ -48,6 +48,21 @@ def test_a_recorded_hash_is_trusted_only_for_the_same_unchanged_file(tmp_path: P
     assert Hashes(tmp_path).sha256(path, "md5-a", 1000) == sha256_file(path)
 
 
+def test_a_file_trusted_again_and_again_is_never_the_oldest_to_forget(tmp_path: Path):
+    cached = tmp_path / "cache-entry"
+    cached.write_bytes(b"w" * 100)
+    expected = Hashes(tmp_path).sha256(cached, "md5-w", 100)
+    for n in range(3 * digest.KEEP_FILES):  # rollbacks: each trusts the entry, records a copy
+        hashes = Hashes(tmp_path)
+        assert hashes.known(cached, "md5-w", 100) == expected, n
+        copy = tmp_path / f"copy-{n}"
+        copy.write_bytes(cached.read_bytes())
+        hashes.vouch(copy, "md5-w", 100, expected)
+    hashes = Hashes(tmp_path)
+    assert hashes.known(tmp_path / "copy-0", "md5-w", 100) is None  # the oldest copy: forgotten
+    assert hashes.known(cached, "md5-w", 100) == expected
+
+
 def test_a_damaged_store_only_costs_hashing_again(tmp_path: Path):
     path = tmp_path / "w"
     path.write_bytes(b"x" * 10)

@@ -79,11 +79,22 @@ class Hashes:
     def known(self, path: Path, md5: str, size: int) -> str | None:
         """The recorded SHA-256 of `path`, if it is a file recorded under this MD5 and size and
         unchanged since; None otherwise (then it must be read)."""
-        entry = self.entries.get(self.key(md5, size))
+        key = self.key(md5, size)
+        entry = self.entries.get(key)
         found = identity(path)
         if not isinstance(entry, dict) or found is None or found[2] != size:
             return None
-        return str(entry["sha256"]) if found in entry.get("files", []) else None
+        files = entry.get("files", [])
+        if found not in files:
+            return None
+        # Used now: the most recent of its entry's files, and its entry of all, for the next
+        # record() to keep. Else the DVC cache's entry, trusted by every copy-type rollback,
+        # was the oldest file once eight checkouts had recorded their copies, dropped, and read
+        # again (a GiB) by the next rollback.
+        files.remove(found)
+        files.append(found)
+        self.entries[key] = self.entries.pop(key)
+        return str(entry["sha256"])
 
     def sha256(self, path: Path, md5: str, size: int) -> str:
         """SHA-256 of a local file: the recorded one while it is unchanged, else read once."""
