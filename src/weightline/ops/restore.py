@@ -212,7 +212,7 @@ def get_commit(
     # The small files first; the weights come last, verified: their presence says the directory
     # is complete, and a failed fetch takes the small files away. Nothing is synced to disk, as
     # `cp` syncs nothing: a get is as durable as a copy (a sync after a GiB was copied in would
-    # double a get, and one before it cost a tenth).
+    # double a get; one before it cost about 10 ms).
     written = []
     for name, content in (("manifest.json", text), ("signature.json", signature)):
         if content is not None and not (out_dir / name).exists():

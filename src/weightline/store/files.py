@@ -1,4 +1,4 @@
-"""Files written safely: whole or not at all, and a small cache of derived values."""
+"""Local files: written whole or not at all, copied, and a small cache of derived values."""
 
 from __future__ import annotations
 
