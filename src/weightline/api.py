@@ -2,10 +2,10 @@
 
 Every function finds the project from `root` (default: the git work tree around the current
 directory), reads the registry through the index, and raises a subclass of `WeightlineError`
-(see weightline.errors) on anything expected to go wrong. Results are typed: records for values
-(weightline.domain.record), TypedDicts for JSON documents (manifests, gate reports, diffs,
-drift reports; dicts at run time). Imports are deferred so that `import weightline.api` stays
-cheap.
+(see weightline.errors) on anything expected to go wrong. Results are typed: records
+(weightline.domain.record) and dataclasses for values, TypedDicts for JSON documents (manifests,
+gate reports, diffs, drift reports; dicts at run time). Imports are deferred so that
+`import weightline.api` stays cheap.
 """
 
 from __future__ import annotations
