@@ -201,9 +201,9 @@ def _has_rules(text: str) -> bool:
     return any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines())
 
 
-def _yaml(root: Path, name: str) -> Any:
+def _yaml(text: str, root: Path, name: str) -> Any:
     try:
-        return yamlfiles.load((root / name).read_text(), root)
+        return yamlfiles.load(text, root)
     except yamlfiles.NotYAML as error:
         raise Unusual(f"{name}: {error}") from None
 
@@ -230,7 +230,7 @@ def _add(found: Outputs, path: str, out: dict[str, Any], where: str) -> None:
 
 
 def _dvc_file(root: Path, name: str, found: Outputs) -> None:
-    data = _yaml(root, name)
+    data = _yaml((root / name).read_text(), root, name)
     if not isinstance(data, dict) or set(data) - _DVC_FILE_KEYS:
         raise Unusual(f"{name} is not a plain `dvc add`")
     directory = name.rsplit("/", 1)[0] + "/" if "/" in name else ""
@@ -248,7 +248,7 @@ def _pipeline(root: Path, locked: bool, found: Outputs) -> None:
     text = (root / "dvc.yaml").read_text()
     if "${" in text:
         raise Unusual("dvc.yaml is templated")
-    spec = _yaml(root, "dvc.yaml")
+    spec = _yaml(text, root, "dvc.yaml")
     if not isinstance(spec, dict) or set(spec) - _PIPELINE_KEYS:
         raise Unusual("dvc.yaml has sections we do not read")
     cached: dict[str, dict[str, bool]] = {}
@@ -263,7 +263,9 @@ def _pipeline(root: Path, locked: bool, found: Outputs) -> None:
                 if path in flags or not isinstance(cache, bool):
                     raise Unusual(f"stage {name}: output {path!r}")
                 flags[_clean(path, "dvc.yaml")] = cache
-    lock = _yaml(root, "dvc.lock") if locked else {"schema": "2.0", "stages": {}}
+    lock: Any = {"schema": "2.0", "stages": {}}
+    if locked:
+        lock = _yaml((root / "dvc.lock").read_text(), root, "dvc.lock")
     if not isinstance(lock, dict) or lock.get("schema") != "2.0":
         raise Unusual("dvc.lock is not DVC 3's")
     recorded: dict[str, set[str]] = {}
