@@ -4,7 +4,9 @@ only the tags just added gives the same registry as deciding everything from scr
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
@@ -227,3 +229,70 @@ def test_the_index_is_smaller_than_what_it_indexes(two: Micro):
     conn.close()
     assert "manifest" not in tables
     assert not {"message", "summary", "manifest_blob"} & columns
+
+
+# A rebuild in a new process (pytest's own may have threads, and then never forks), read by two
+# processes from SHARE = 1 on. It prints when it forks and how many shares the parent read (two
+# when it read the child's too); `child fails` makes the forked reader raise, as a child that
+# runs out of memory would.
+REBUILD_IN_TWO = """
+import os, sys
+from pathlib import Path
+from weightline import api
+from weightline.store import forked, index
+
+index.SHARE = 1
+parent, start, read_share = os.getpid(), forked.start, index.read_share
+shares = 0
+
+def announced(work):
+    print("forked", flush=True)
+    return start(work)
+
+def counted(*args):
+    global shares
+    if os.getpid() == parent:
+        shares += 1
+    elif sys.argv[1] == "child fails":
+        raise OSError("the reader process fails")
+    read_share(*args)
+
+forked.start, index.read_share = announced, counted
+api.versions(root=Path.cwd())
+print(f"the parent read {shares}")
+"""
+
+
+def assert_two_processes_read_what_one_reads(micro: Micro) -> None:
+    """A rebuild read by two processes, the forked one reading or failing, gives the views of a
+    rebuild read by this one, and leaves no file behind."""
+    root = micro.path
+    alone = rebuilt(root)
+    for child, shares in (("child reads", 1), ("child fails", 2)):
+        (root / ix.INDEX_PATH).unlink()
+        done = micro.run(sys.executable, "-c", REBUILD_IN_TWO, child)
+        assert done.stdout.splitlines() == ["forked", f"the parent read {shares}"], done.stderr
+        assert snapshot(root) == alone, child
+        left = sorted(p.name for p in (root / ".weightline").iterdir() if "index" in p.name)
+        assert left == ["index.sqlite", "index.sqlite.lock"], child
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: a rebuild is read by one process")
+def test_a_rebuild_read_by_two_processes_gives_the_registry_one_gives(two: Micro):
+    """Tags are split in listing order (stage tags first): versions and tags that count for
+    nothing on both sides, then stage tags on both sides."""
+    v1 = two.git("rev-list", "-n", "1", "model@v1.0.0")
+    tag(two, "model#staging#1", v1)
+    tag(two, "model@v1.2.0", empty_commit(two, "above every version"))
+    tag(two, "model#production#2", "HEAD")
+    tag(two, "model@v1.3.0", v1)  # a second version on one commit
+    tag(two, "model@latest", "HEAD")  # not a version
+    two.git("tag", "model@v1.4.0", empty_commit(two, "lightweight"))
+    tag(two, "model@v1.5.0", empty_commit(two, "the greatest"))
+    tag(two, "model@v1.6.0-rc.1", empty_commit(two, "a pre-release"))
+    assert_two_processes_read_what_one_reads(two)
+    for number in range(3, 12):
+        tag(two, f"model#staging{'!' * (number % 2)}#{number}", "model@v1.2.0^{commit}")
+    assert_two_processes_read_what_one_reads(two)
+    listed = [v["version"] for v in api.versions(root=two.path)]
+    assert listed == ["v1.6.0-rc.1", "v1.5.0", "v1.2.0", "v1.1.0", "v1.0.0"]

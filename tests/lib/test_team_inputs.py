@@ -107,7 +107,10 @@ def test_a_killed_rebuild_leaves_no_file_for_good(released: Micro):
     gone.wait()
     alive = subprocess.Popen(["sleep", "60"])
     try:
-        dead = [index.with_name(f"index.sqlite.{gone.pid}.new{s}") for s in ("", "-journal")]
+        dead = [
+            index.with_name(f"index.sqlite.{gone.pid}.new{suffix}")
+            for suffix in ("", "-journal", ".half")  # a rebuild, its journal, its second reader's
+        ]
         live = index.with_name(f"index.sqlite.{alive.pid}.new")
         for leftover in [*dead, live]:
             leftover.write_bytes(b"half a rebuild")

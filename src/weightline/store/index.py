@@ -4,8 +4,9 @@ Annotated tags and the manifests at their commits are the truth; `.weightline/in
 cache of them that answers queries at tens of thousands of versions. One `git for-each-ref` lists
 the artifact's tags (skipped when a stat() of git's ref storage shows nothing changed); only tags
 whose object id the index has not seen are read, all through one `git cat-file --batch` (tag
-objects, then manifest blobs), in one transaction. Deleting the file loses nothing; a file from
-an older schema, for another artifact, or damaged, is rebuilt from scratch.
+objects, then manifest blobs), in one transaction; a rebuild of thousands of tags is read by two
+processes on a multi-core machine. Deleting the file loses nothing; a file from an older schema,
+for another artifact, or damaged, is rebuilt from scratch.
 
 The index keeps what queries read (a version's fields, metrics, config values, data inputs,
 stage events), not the manifests or tag messages themselves: those are read from git when
@@ -374,10 +375,74 @@ def insert(conn: sqlite3.Connection, table: str, rows: list[dict[str, Any]]) -> 
 
 
 CHUNK = 2000  # tags read per round: memory stays flat however many versions there are
+SHARE = 1000  # tags a reader process takes at least: fewer are read quicker by one process
+# What a reader process writes (see read_in_parallel); the other tables are settled afterwards.
+READ_TABLES = ("tag", "version", "stage_tag", "metric_value", "param_value", "data_item")
 
 
 def read_new(conn: sqlite3.Connection, settings: Settings, refs: list[Ref]) -> None:
-    """Read the given tags, then the manifests at their commits, from git into the index.
+    """Read the given tags, then the manifests at their commits, from git into the index."""
+    read_share(conn, settings, refs, next_id(conn))
+
+
+def next_id(conn: sqlite3.Connection) -> int:
+    (last,) = conn.execute("SELECT coalesce(max(id), 0) FROM version").fetchone()
+    return int(last) + 1
+
+
+def read_in_parallel(
+    conn: sqlite3.Connection, settings: Settings, refs: list[Ref], scratch: Path
+) -> None:
+    """read_new for a rebuild (`conn` is on the new file `scratch`), on two cores when it pays.
+
+    A cold build is CPU-bound (10,000 versions: about 2.5 CPU-s of Python and 1 of git's; see
+    benchmarks/registry_scale.py). A forked process reads the second half of the tags, with a
+    git of its own, into a file beside `scratch` while this one reads the first half; SQLite
+    then copies its rows in. The version ids are those one process would give. If the child
+    fails, this process reads its half itself, so a failure that is real is raised here.
+    """
+    from weightline.store import forked
+
+    half = len(refs) // 2
+    if half < SHARE or not forked.can_fork():
+        read_new(conn, settings, refs)
+        return
+    first = next_id(conn)
+    part = scratch.with_name(scratch.name + ".half")  # removed as a dead rebuild if left
+
+    def read_second_half() -> None:
+        share = fresh_file(part, settings)
+        share.execute("PRAGMA synchronous = OFF")  # thrown away after the copy
+        share.execute("PRAGMA journal_mode = OFF")
+        share.execute("BEGIN")
+        read_share(share, settings, refs[half:], first + half)
+        share.execute("COMMIT")
+        share.close()
+
+    try:
+        child = forked.start(read_second_half)
+    except OSError:  # no process to spare (EAGAIN, ENOMEM): read it all here
+        read_new(conn, settings, refs)
+        return
+    try:
+        try:
+            read_share(conn, settings, refs[:half], first)
+            child_read = forked.succeeded(child)
+        except BaseException:
+            forked.stop(child)
+            raise
+        if child_read:
+            conn.execute("ATTACH DATABASE ? AS share", (str(part),))
+            for table in READ_TABLES:
+                conn.execute(f"INSERT INTO main.{table} SELECT * FROM share.{table}")
+        else:
+            read_share(conn, settings, refs[half:], first + half)
+    finally:
+        part.unlink(missing_ok=True)
+
+
+def read_share(conn: sqlite3.Connection, settings: Settings, refs: list[Ref], first: int) -> None:
+    """Read these tags into the index, the version at position i getting the id `first + i`.
 
     One `git cat-file --batch` process, asked in rounds: a chunk of tag objects (which name the
     commits), then the manifest blob at each of those versions' commits, each worked on as it
@@ -392,15 +457,18 @@ def read_new(conn: sqlite3.Connection, settings: Settings, refs: list[Ref]) -> N
     batch = Batch(settings.root)
     try:
         for start in range(0, len(refs), CHUNK):
-            store(conn, settings, batch, refs[start : start + CHUNK])
+            store(conn, settings, batch, refs[start : start + CHUNK], first + start)
     finally:
         batch.close()
         if collecting:
             gc.enable()
 
 
-def store(conn: sqlite3.Connection, settings: Settings, batch: Batch, refs: list[Ref]) -> None:
-    """One round: these tags' objects and manifests, classified, into the index's tables."""
+def store(
+    conn: sqlite3.Connection, settings: Settings, batch: Batch, refs: list[Ref], first: int
+) -> None:
+    """One round: these tags' objects and manifests, classified, into the index's tables (the
+    version at position i gets the id `first + i`)."""
     artifact, path = settings.artifact, settings.manifest  # properties: computed once, not per tag
     objects = [tag_object(found) for found in batch.read([r.object_id for r in refs])]
     kinds = [classify(ref, artifact, tag) for ref, tag in zip(refs, objects, strict=True)]
@@ -411,14 +479,13 @@ def store(conn: sqlite3.Connection, settings: Settings, batch: Batch, refs: list
     # 1.1 s of git's CPU instead of 1.7). The rows are kept in the tags' order all the same.
     wanted.sort(key=lambda i: -objects[i].fields["created_epoch"])  # type: ignore[union-attr]  # classify() passed only readable tags
     blobs = batch.stream([f"{objects[i].target_id}:{path}" for i in wanted])  # type: ignore[union-attr]
-    (last_id,) = conn.execute("SELECT coalesce(max(id), 0) FROM version").fetchone()
     versions: dict[int, tuple[tuple[Any, ...], list[tuple[str, tuple[Any, ...]]]]] = {}
     for i in wanted:
         ref, tag = refs[i], objects[i]
         assert tag is not None  # classify() faults a tag whose object cannot be read
         found = next(blobs)  # in the order of `wanted`
         blob = found[1] if found and found[0] == "blob" else None
-        rows = version_rows(artifact, path, ref, tag.target_id, tag.fields, blob, last_id + i + 1)
+        rows = version_rows(artifact, path, ref, tag.target_id, tag.fields, blob, first + i)
         if isinstance(rows, str):
             faults[i] = rows
         else:
@@ -744,7 +811,10 @@ def update(settings: Settings, path: Path | None = None) -> tuple[sqlite3.Connec
             new = [ref for ref in refs if stored.get(ref.name) != ref.object_id]
             gone = stored.keys() - {ref.name for ref in refs}
             forget(conn, [*gone, *(ref.name for ref in new if ref.name in stored)])
-            read_new(conn, settings, new)
+            if rebuilt:
+                read_in_parallel(conn, settings, new, temporary)
+            else:
+                read_new(conn, settings, new)
             changed = [ref.name for ref in new if ref.name in stored]
             settled = not new or (
                 not (gone or changed or rebuilt)
