@@ -84,7 +84,11 @@ def split(blob: bytes) -> tuple[dict[str, Any], set[bytes], int | None] | None:
                     if not segment.endswith(b","):
                         return None
                     segment = segment[:-1]
-                values[_KEPT_BYTES[key]] = _DECODER.decode(segment.decode())
+                text = segment.decode()
+                value, parsed = _DECODER.raw_decode(text)  # decode() would search for more
+                if parsed != len(text):
+                    return None
+                values[_KEPT_BYTES[key]] = value
             elif key == b"training_data":
                 counted = _ROWS.search(blob, match.end(), stop)
                 rows = int(counted[1]) if counted else None
