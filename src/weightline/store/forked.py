@@ -15,12 +15,11 @@ from contextlib import suppress
 
 
 def can_fork() -> bool:
-    """True when this process may fork: POSIX, more than one core, and no thread but this one."""
-    if not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
-        return False
+    """True when a fork would pay and is safe: Linux, two cores this process may run on (not
+    merely on the machine), and no thread but this one."""
     try:
-        return len(os.listdir("/proc/self/task")) == 1
-    except OSError:  # not Linux: the threads cannot be counted
+        return len(os.sched_getaffinity(0)) > 1 and len(os.listdir("/proc/self/task")) == 1
+    except (AttributeError, OSError):  # not Linux: the threads cannot be counted
         return False
 
 
