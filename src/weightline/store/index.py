@@ -224,6 +224,7 @@ def classify(ref: Ref, artifact: str, tag: TagObject | None) -> tuple[str, str |
     return kind, None
 
 
+CHILD_TABLES = ("metric_value", "param_value", "data_item")  # a version's rows, by version_id
 VERSION_COLUMNS = (
     "id, tag, version, major, minor, patch, prerelease, commit_id, author, email, created, "
     "created_epoch, bump, reason, weights_sha256, weights_md5, weights_size, trained_by, "
@@ -240,9 +241,9 @@ def version_rows(
     tag: dict[str, Any],
     blob: bytes | None,
     version_id: int,
-) -> tuple[tuple[Any, ...], list[tuple[str, tuple[Any, ...]]]] | str:
-    """The rows of one version tag (its VERSION_COLUMNS, then (table, row) for its metrics,
-    config values and data inputs), or why it cannot count (`path`: the manifest's).
+) -> tuple[tuple[Any, ...], tuple[list[tuple[Any, ...]], ...]] | str:
+    """The rows of one version tag (its VERSION_COLUMNS, then its rows in each of CHILD_TABLES:
+    metrics, config values and data inputs), or why it cannot count (`path`: the manifest's).
 
     Run once per version in a cold build, so written for speed: tuples, no sorting.
     """
@@ -291,33 +292,32 @@ def version_rows(
         json.dumps(environment, sort_keys=True, separators=(",", ":")),
         manifest["training_rows"],
     )
-    children: list[tuple[str, tuple[Any, ...]]] = []
-    for name, value in flat(mapping(manifest["metrics"])):
-        if (figure := number(value)) is not None:
-            children.append(("metric_value", (version_id, name, figure)))
-    for key, value in flat(mapping(manifest["config"])):
-        children.append(("param_value", (version_id, key, text(value), number(value))))
+    metrics = [
+        (version_id, name, figure)
+        for name, value in flat(mapping(manifest["metrics"]))
+        if (figure := number(value)) is not None
+    ]
+    params = [
+        (version_id, key, text(value), number(value))
+        for key, value in flat(mapping(manifest["config"]))
+    ]
     data = mapping(manifest["data"])
     inputs = data.get("inputs") if isinstance(data.get("inputs"), list) else []
     items: list[tuple[dict[str, Any], str]] = [(mapping(i), "input") for i in inputs or []]
     items += [(mapping(data["holdout"]), "holdout")] if data.get("holdout") else []
-    for item, role in items:
-        get = item.get
-        children.append(
-            (
-                "data_item",
-                (
-                    version_id,
-                    get("path"),
-                    role,
-                    get("md5"),
-                    get("size"),
-                    get("nfiles"),
-                    get("rows"),
-                ),
-            )
+    data_items = [
+        (
+            version_id,
+            i.get("path"),
+            role,
+            i.get("md5"),
+            i.get("size"),
+            i.get("nfiles"),
+            i.get("rows"),
         )
-    return row, children
+        for i, role in items
+    ]
+    return row, (metrics, params, data_items)
 
 
 def flat(value: dict[str, Any]) -> list[tuple[str, object]]:
@@ -479,30 +479,30 @@ def store(
     # 1.1 s of git's CPU instead of 1.7). The rows are kept in the tags' order all the same.
     wanted.sort(key=lambda i: -objects[i].fields["created_epoch"])  # type: ignore[union-attr]  # classify() passed only readable tags
     blobs = batch.stream([f"{objects[i].target_id}:{path}" for i in wanted])  # type: ignore[union-attr]
-    versions: dict[int, tuple[tuple[Any, ...], list[tuple[str, tuple[Any, ...]]]]] = {}
+    versions: dict[int, tuple[tuple[Any, ...], tuple[list[tuple[Any, ...]], ...]]] = {}
     for i in wanted:
         ref, tag = refs[i], objects[i]
         assert tag is not None  # classify() faults a tag whose object cannot be read
         found = next(blobs)  # in the order of `wanted`
         blob = found[1] if found and found[0] == "blob" else None
-        rows = version_rows(artifact, path, ref, tag.target_id, tag.fields, blob, first + i)
-        if isinstance(rows, str):
-            faults[i] = rows
+        read = version_rows(artifact, path, ref, tag.target_id, tag.fields, blob, first + i)
+        if isinstance(read, str):
+            faults[i] = read
         else:
-            versions[i] = rows
+            versions[i] = read
     for _ in blobs:  # none left: this lets the reader finish its round
         raise AssertionError("git answered more objects than asked for")
     tag_rows: list[tuple[str, str, str, str, str | None]] = []
     version_list: list[tuple[Any, ...]] = []
     stage_list: list[dict[str, Any]] = []
-    children: dict[str, list[tuple[Any, ...]]] = {}
+    children: tuple[list[tuple[Any, ...]], ...] = tuple([] for _ in CHILD_TABLES)
     for i, (ref, tag, (kind, _)) in enumerate(zip(refs, objects, kinds, strict=True)):
         commit = tag.target_id if tag and tag.object_type == "tag" else ref.object_id
         if i in versions:
-            row, values = versions[i]
+            row, rows = versions[i]
             version_list.append(row)
-            for table, value in values:
-                children.setdefault(table, []).append(value)
+            for table_rows, more in zip(children, rows, strict=True):
+                table_rows += more
         elif faults[i] is None and kind == "stage":
             assert tag is not None
             stage_list.append(stage_row(artifact, ref, commit, tag.fields))
@@ -517,9 +517,10 @@ def store(
         marks = ", ".join("?" * len(version_list[0]))
         conn.executemany(f"INSERT INTO version ({VERSION_COLUMNS}) VALUES ({marks})", version_list)
     insert(conn, "stage_tag", stage_list)
-    for table, table_rows in children.items():
-        marks = ", ".join("?" * len(table_rows[0]))
-        conn.executemany(f"INSERT INTO {table} VALUES ({marks})", table_rows)
+    for table, table_rows in zip(CHILD_TABLES, children, strict=True):
+        if table_rows:
+            marks = ", ".join("?" * len(table_rows[0]))
+            conn.executemany(f"INSERT INTO {table} VALUES ({marks})", table_rows)
 
 
 def forget(conn: sqlite3.Connection, names: Iterable[str]) -> None:
