@@ -377,7 +377,7 @@ def insert(conn: sqlite3.Connection, table: str, rows: list[dict[str, Any]]) -> 
 CHUNK = 2000  # tags read per round: memory stays flat however many versions there are
 SHARE = 1000  # tags a reader process takes at least: fewer are read quicker by one process
 # What a reader process writes (see read_in_parallel); the other tables are settled afterwards.
-READ_TABLES = ("tag", "version", "stage_tag", "metric_value", "param_value", "data_item")
+READ_TABLES = ("tag", "version", "stage_tag", *CHILD_TABLES)
 
 
 def read_new(conn: sqlite3.Connection, settings: Settings, refs: list[Ref]) -> None:
@@ -431,7 +431,7 @@ def read_in_parallel(
         except BaseException:
             forked.stop(child)
             raise
-        if child_read:
+        if child_read:  # attached until the rebuild's connection closes (no DETACH in BEGIN)
             conn.execute("ATTACH DATABASE ? AS share", (str(part),))
             for table in READ_TABLES:
                 conn.execute(f"INSERT INTO main.{table} SELECT * FROM share.{table}")
@@ -531,7 +531,7 @@ def forget(conn: sqlite3.Connection, names: Iterable[str]) -> None:
         "WHERE name = ?",
         rows,
     )
-    for table in ("metric_value", "param_value", "data_item"):
+    for table in CHILD_TABLES:
         conn.executemany(
             f"DELETE FROM {table} WHERE version_id = (SELECT id FROM version WHERE tag = ?)", rows
         )
